@@ -750,9 +750,10 @@ var File_scopeguard_v1_types_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"x\n" +
-	"\bEndpoint\x12L\n" +
-	"\x06method\x18\x01 \x01(\tB4\xbaH1r/2-^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$R\x06method\x12\x1e\n" +
+	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n" +
+	"\bEndpoint\x12\xc4\x01\n" +
+	"\x06method\x18\x01 \x01(\tB\xab\x01\xbaH\xa7\x01\xba\x01\xa3\x01\n" +
+	"\x0fendpoint.method\x12Qmust be an HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case)\x1a=this.matches('^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$')R\x06method\x12\x1e\n" +
 	"\x04path\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01(\x80 R\x04path\"\"\n" +
 	"\bScopeSet\x12\x16\n" +
