@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eshopman/scopeguard/server"
+)
+
+// TestReadmeConfigurationTable keeps the README's configuration table true:
+// one row per serve flag, with its environment twin and default.
+func TestReadmeConfigurationTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `([A-Z_]+)` \\| `([^`]*)` \\|")
+	got := map[string][2]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		got[m[1]] = [2]string{m[2], m[3]}
+	}
+
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	want := map[string][2]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		want[f.Name] = [2]string{server.EnvName(f.Name), f.DefValue}
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("README configuration table differs from the flags (-flags +README):\n%s", diff)
+	}
+	if !strings.Contains(string(readme), "make check") {
+		t.Error("README does not name the test command")
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/eshopman/scopeguard/server"
+)
+
+// Exit codes: 0 success, 1 a failure while running, 2 bad usage.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+const usage = `usage: scopeguard [serve] [flags]
+
+commands:
+  serve    run the gRPC server (default)
+
+Run "scopeguard <command> -h" for a command's flags.
+`
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK, nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return exitUsage, fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("scopeguard serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return usageError(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return exitUsage, err
+	}
+	log, err := cfg.NewLogger(stderr)
+	if err != nil {
+		return exitUsage, err
+	}
+	log.Info("starting scopeguard", slog.Any("config", cfg))
+	if err := server.Run(ctx, cfg, log, server.NewService(), nil); err != nil {
+		return exitError, err
+	}
+	return exitOK, nil
+}
+
+// parseFlags parses args and then fills unset flags from their environment
+// twins.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return server.ApplyEnv(fs, server.LookupEnv)
+}
+
+// usageError is the exit for a command line that could not be used: -h is
+// a success (the flags were printed), anything else a usage error.
+func usageError(err error) (int, error) {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK, nil
+	}
+	return exitUsage, err
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// EnvPrefix starts the environment variable that backs every flag: flag
+// --max-recv-bytes is read from SCOPEGUARD_MAX_RECV_BYTES when not given.
+const EnvPrefix = "SCOPEGUARD_"
+
+// Config is everything `scopeguard serve` can be told. Defaults suit local
+// development; every field has a flag and an environment twin.
+type Config struct {
+	// Listen is the gRPC listen address.
+	Listen string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string
+	// MaxRecvBytes caps one request message.
+	MaxRecvBytes int
+	// MaxConcurrentStreams caps concurrent calls per client connection.
+	MaxConcurrentStreams uint
+	// ShutdownTimeout bounds graceful shutdown before open calls are cut.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the configuration used when no flag or environment
+// variable says otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Listen:    "127.0.0.1:50051",
+		LogFormat: "text",
+		LogLevel:  "info",
+		// A request may carry 1,000 endpoints of up to 4 KiB each, or a
+		// 1 MiB error body: 8 MiB leaves room for both.
+		MaxRecvBytes:         8 << 20,
+		MaxConcurrentStreams: 256,
+		ShutdownTimeout:      10 * time.Second,
+	}
+}
+
+// RegisterFlags defines the serve flags on fs, with c's values as defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "gRPC listen address (host:port)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `log format: "text" or "json"`)
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, `lowest level logged: "debug", "info", "warn" or "error"`)
+	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", c.MaxRecvBytes, "largest request message accepted, in bytes")
+	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
+}
+
+// EnvName is the environment variable backing the flag called name.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from
+// its environment twin (see EnvName), if that variable is set. Call it after
+// fs.Parse. A value the flag rejects is an error naming the variable.
+func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := EnvName(f.Name)
+		value, ok := lookup(name)
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, value); err != nil {
+			errs = append(errs, fmt.Errorf("environment variable %s: %w", name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// LookupEnv is os.LookupEnv, the lookup ApplyEnv uses outside tests.
+var LookupEnv = os.LookupEnv
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: %w", c.Listen, err))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf(`--log-format %q: want "text" or "json"`, c.LogFormat))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if c.MaxRecvBytes < 64<<10 {
+		errs = append(errs, fmt.Errorf("--max-recv-bytes %d: want at least 65536", c.MaxRecvBytes))
+	}
+	if c.MaxConcurrentStreams == 0 {
+		errs = append(errs, errors.New("--max-concurrent-streams: want at least 1"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue lets the configuration be logged at startup. It holds no secret
+// today; fields that do must be redacted here.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("listen", c.Listen),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel),
+		slog.Int("max_recv_bytes", c.MaxRecvBytes),
+		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// NewLogger builds the process logger the configuration asks for.
+func (c Config) NewLogger(w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(c.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("level %q: want debug, info, warn or error", s)
+	}
+	return level, nil
+}

@@ -1,0 +1,132 @@
+// Package server is scopeguard's gRPC service: the ScopeGuardService
+// handlers, the interceptor chain, the mapping from domain errors to gRPC
+// statuses, and the wiring of health checks and reflection.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+)
+
+// Server is a configured gRPC server with the ScopeGuardService, health and
+// reflection registered. Health reports NOT_SERVING until Serve starts.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	grpc   *grpc.Server
+	health *health.Server
+}
+
+// New builds the server: the interceptor chain (request id, logging,
+// recovery, validation; outermost first), explicit limits, the service,
+// health and reflection. svc is the ScopeGuardService implementation.
+func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer) (*Server, error) {
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("build request validator: %w", err)
+	}
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(recoveryHandler(log))}
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(
+			requestIDUnary,
+			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
+			recovery.UnaryServerInterceptor(recoverOpts...),
+			validationUnary(validator),
+		),
+		grpc.ChainStreamInterceptor(
+			requestIDStream,
+			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
+			recovery.StreamServerInterceptor(recoverOpts...),
+			validationStream(validator),
+		),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.MaxConcurrentStreams(uint32(min(cfg.MaxConcurrentStreams, 1<<31))),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             10 * time.Second,
+			PermitWithoutStream: true,
+		}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: 15 * time.Minute,
+			Time:              2 * time.Minute,
+			Timeout:           20 * time.Second,
+		}),
+	)
+	hs := health.NewServer()
+	hs.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	hs.SetServingStatus(scopeguardv1.ScopeGuardService_ServiceDesc.ServiceName, grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+
+	scopeguardv1.RegisterScopeGuardServiceServer(gs, svc)
+	grpc_health_v1.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs}, nil
+}
+
+// Serve reports SERVING and answers calls on lis until Shutdown.
+func (s *Server) Serve(lis net.Listener) error {
+	s.health.Resume()
+	s.log.Info("serving", slog.String("addr", lis.Addr().String()))
+	return s.grpc.Serve(lis)
+}
+
+// Shutdown reports NOT_SERVING, lets open calls finish for up to the
+// configured timeout (or until ctx ends), then cuts what is left.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.health.Shutdown()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.log.Info("stopped gracefully")
+	case <-ctx.Done():
+		s.log.Warn("graceful stop timed out; closing open calls", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+// Run listens on cfg.Listen and serves until ctx is done, then shuts down
+// gracefully. ready, when not nil, is called with the bound address once
+// the listener is open (useful with port 0).
+func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, ready func(net.Addr)) error {
+	srv, err := New(cfg, log, svc)
+	if err != nil {
+		return err
+	}
+	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if ready != nil {
+		ready(lis.Addr())
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		log.Info("shutting down", slog.String("reason", context.Cause(ctx).Error()))
+		srv.Shutdown(context.WithoutCancel(ctx))
+		return <-serveErr
+	}
+}

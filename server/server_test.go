@@ -1,0 +1,460 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server"
+)
+
+// syncBuffer is a log sink safe for the server's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is the real server (same constructor and interceptors as
+// `scopeguard serve`) on an in-memory listener.
+type testServer struct {
+	srv  *server.Server
+	conn *grpc.ClientConn
+	logs *syncBuffer
+}
+
+func (ts *testServer) client() scopeguardv1.ScopeGuardServiceClient {
+	return scopeguardv1.NewScopeGuardServiceClient(ts.conn)
+}
+
+func startServer(t *testing.T, svc scopeguardv1.ScopeGuardServiceServer) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(server.DefaultConfig(), log, svc)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("grpc.NewClient: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		srv.Shutdown(context.Background())
+		if err := <-served; err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return &testServer{srv: srv, conn: conn, logs: logs}
+}
+
+func TestHealthServing(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, server.NewService())
+	hc := grpc_health_v1.NewHealthClient(ts.conn)
+	for _, svc := range []string{"", "scopeguard.v1.ScopeGuardService"} {
+		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{Service: svc})
+		if err != nil {
+			t.Fatalf("Check(%q): %v", svc, err)
+		}
+		if resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+			t.Errorf("Check(%q) = %v, want SERVING", svc, resp.GetStatus())
+		}
+	}
+	if strings.Contains(ts.logs.String(), `"level":"INFO","msg":"finished call","grpc.component":"server","grpc.service":"grpc.health.v1.Health"`) {
+		t.Errorf("health checks are logged at info; want debug:\n%s", ts.logs.String())
+	}
+}
+
+func TestReflectionListsServices(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, server.NewService())
+	stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(t.Context())
+	if err != nil {
+		t.Fatalf("ServerReflectionInfo: %v", err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{},
+	}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	var got []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		got = append(got, s.GetName())
+	}
+	want := []string{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection", "scopeguard.v1.ScopeGuardService"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("listed services (-want +got):\n%s", diff)
+	}
+}
+
+// wantStatus asserts an error's code, ErrorInfo reason and BadRequest fields.
+func wantStatus(t *testing.T, err error, code codes.Code, reason scopeguardv1.ErrorReason, fields []string) *status.Status {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok {
+		t.Fatalf("error %v is not a status", err)
+	}
+	if st.Code() != code {
+		t.Fatalf("code = %v (%q), want %v", st.Code(), st.Message(), code)
+	}
+	var info *errdetails.ErrorInfo
+	var gotFields []string
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			info = d
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				gotFields = append(gotFields, v.GetField())
+				if v.GetDescription() == "" {
+					t.Errorf("field violation %q has no description", v.GetField())
+				}
+			}
+		}
+	}
+	if info == nil {
+		t.Fatalf("status %v has no ErrorInfo", st)
+	}
+	if info.GetDomain() != server.ErrorDomain || info.GetReason() != reason.String() {
+		t.Errorf("ErrorInfo = %s/%s, want %s/%s", info.GetDomain(), info.GetReason(), server.ErrorDomain, reason)
+	}
+	if info.GetMetadata()["request_id"] == "" {
+		t.Errorf("ErrorInfo metadata has no request_id: %v", info.GetMetadata())
+	}
+	if diff := cmp.Diff(fields, gotFields); diff != "" {
+		t.Errorf("BadRequest fields (-want +got):\n%s", diff)
+	}
+	return st
+}
+
+func TestValidationRejections(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, server.NewService())
+	c := ts.client()
+	ctx := t.Context()
+	endpoint := &scopeguardv1.Endpoint{Method: "GET", Path: "/crm/v3/objects/contacts"}
+	tooMany := make([]*scopeguardv1.Endpoint, 1001)
+	for i := range tooMany {
+		tooMany[i] = endpoint
+	}
+	tests := []struct {
+		name   string
+		call   func() error
+		fields []string
+	}{
+		{
+			name:   "check with no endpoints",
+			call:   func() error { _, err := c.CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{}); return err },
+			fields: []string{"endpoints"},
+		},
+		{
+			name: "check with more than 1000 endpoints",
+			call: func() error {
+				_, err := c.CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{Endpoints: tooMany})
+				return err
+			},
+			fields: []string{"endpoints"},
+		},
+		{
+			name: "check with a bad method and an empty path",
+			call: func() error {
+				_, err := c.CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{Endpoints: []*scopeguardv1.Endpoint{{Method: "FETCH"}}})
+				return err
+			},
+			fields: []string{"endpoints[0].method", "endpoints[0].path"},
+		},
+		{
+			name: "check with a path over 4 KiB",
+			call: func() error {
+				_, err := c.CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{Endpoints: []*scopeguardv1.Endpoint{{Method: "get", Path: "/" + strings.Repeat("a", 4096)}}})
+				return err
+			},
+			fields: []string{"endpoints[0].path"},
+		},
+		{
+			name: "check with both scopes and a token",
+			call: func() error {
+				_, err := c.CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{
+					Endpoints: []*scopeguardv1.Endpoint{endpoint}, GrantedScopes: []string{"oauth"}, AccessToken: "secret-token",
+				})
+				return err
+			},
+			fields: []string{"request"},
+		},
+		{
+			name: "explain with an impossible status",
+			call: func() error {
+				_, err := c.ExplainError(ctx, &scopeguardv1.ExplainErrorRequest{HttpStatus: 99, Body: "{}"})
+				return err
+			},
+			fields: []string{"http_status"},
+		},
+		{
+			name: "explain with neither status nor body",
+			call: func() error {
+				_, err := c.ExplainError(ctx, &scopeguardv1.ExplainErrorRequest{})
+				return err
+			},
+			fields: []string{"request"},
+		},
+		{
+			name: "explain with a body over 1 MiB",
+			call: func() error {
+				_, err := c.ExplainError(ctx, &scopeguardv1.ExplainErrorRequest{HttpStatus: 403, Body: strings.Repeat("x", 1<<20+1)})
+				return err
+			},
+			fields: []string{"body"},
+		},
+		{
+			name: "refresh without credentials",
+			call: func() error {
+				_, err := c.RefreshToken(ctx, &scopeguardv1.RefreshTokenRequest{RefreshToken: "rt"})
+				return err
+			},
+			fields: []string{"request"},
+		},
+		{
+			name: "refresh with an app and a secret",
+			call: func() error {
+				_, err := c.RefreshToken(ctx, &scopeguardv1.RefreshTokenRequest{RefreshToken: "rt", App: "shop", ClientSecret: "s3cret"})
+				return err
+			},
+			fields: []string{"request"},
+		},
+		{
+			name: "plan with a relative redirect uri",
+			call: func() error {
+				_, err := c.PlanScopes(ctx, &scopeguardv1.PlanScopesRequest{Endpoints: []*scopeguardv1.Endpoint{endpoint}, ClientId: "id", RedirectUri: "not a uri"})
+				return err
+			},
+			fields: []string{"redirect_uri"},
+		},
+		{
+			name: "plan with an undefined app type",
+			call: func() error {
+				_, err := c.PlanScopes(ctx, &scopeguardv1.PlanScopesRequest{Endpoints: []*scopeguardv1.Endpoint{endpoint}, AppType: 42})
+				return err
+			},
+			fields: []string{"app_type"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st := wantStatus(t, tt.call(), codes.InvalidArgument, scopeguardv1.ErrorReason_INVALID_REQUEST, tt.fields)
+			if strings.Contains(st.Message(), "secret-token") || strings.Contains(st.Message(), "s3cret") {
+				t.Errorf("message leaks request content: %q", st.Message())
+			}
+		})
+	}
+}
+
+// panicking is a ScopeGuardService whose CheckScopes panics, to prove the
+// recovery interceptor.
+type panicking struct {
+	scopeguardv1.UnimplementedScopeGuardServiceServer
+}
+
+func (panicking) CheckScopes(context.Context, *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	panic("boom: secret-detail")
+}
+
+func TestPanicBecomesInternal(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, panicking{})
+	var header metadata.MD
+	_, err := ts.client().CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
+	}, grpc.Header(&header))
+	st := wantStatus(t, err, codes.Internal, scopeguardv1.ErrorReason_INTERNAL, nil)
+	if strings.Contains(st.Message(), "boom") || strings.Contains(st.Message(), "goroutine") {
+		t.Errorf("Internal message leaks the panic: %q", st.Message())
+	}
+	logs := ts.logs.String()
+	if !strings.Contains(logs, "recovered from panic") || !strings.Contains(logs, header.Get(server.RequestIDHeader)[0]) {
+		t.Errorf("panic not logged under the request id %v:\n%s", header.Get(server.RequestIDHeader), logs)
+	}
+	// The server keeps serving after a panic.
+	if _, err := grpc_health_v1.NewHealthClient(ts.conn).Check(t.Context(), &grpc_health_v1.HealthCheckRequest{}); err != nil {
+		t.Errorf("health after panic: %v", err)
+	}
+}
+
+func TestRequestIDIsKeptOrMinted(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, server.NewService())
+	tests := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{name: "well-formed id is kept", sent: "req-42.a_b", kept: true},
+		{name: "id with spaces is replaced", sent: "evil id level=ERROR"},
+		{name: "no id gets one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.sent != "" {
+				ctx = metadata.AppendToOutgoingContext(ctx, server.RequestIDHeader, tt.sent)
+			}
+			var header metadata.MD
+			_, err := ts.client().CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{}, grpc.Header(&header))
+			st := wantStatus(t, err, codes.InvalidArgument, scopeguardv1.ErrorReason_INVALID_REQUEST, []string{"endpoints"})
+			got := header.Get(server.RequestIDHeader)
+			if len(got) != 1 || got[0] == "" {
+				t.Fatalf("response header %s = %q, want one id", server.RequestIDHeader, got)
+			}
+			if (got[0] == tt.sent) != tt.kept {
+				t.Errorf("id %q sent, %q answered; kept want %v", tt.sent, got[0], tt.kept)
+			}
+			var info *errdetails.ErrorInfo
+			for _, d := range st.Details() {
+				if i, ok := d.(*errdetails.ErrorInfo); ok {
+					info = i
+				}
+			}
+			if diff := cmp.Diff(got[0], info.GetMetadata()["request_id"], protocmp.Transform()); diff != "" {
+				t.Errorf("ErrorInfo request_id differs from the header (-header +info):\n%s", diff)
+			}
+		})
+	}
+}
+
+// slowCheck blocks CheckScopes until released, to observe shutdown.
+type slowCheck struct {
+	scopeguardv1.UnimplementedScopeGuardServiceServer
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *slowCheck) CheckScopes(ctx context.Context, _ *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	close(s.started)
+	select {
+	case <-s.release:
+		return &scopeguardv1.CheckScopesResponse{Allowed: true}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func TestGracefulShutdownFinishesOpenCalls(t *testing.T) {
+	t.Parallel()
+	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
+	ts := startServer(t, svc)
+	result := make(chan error, 1)
+	go func() {
+		resp, err := ts.client().CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{
+			Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
+		})
+		if err == nil && !resp.GetAllowed() {
+			err = status.Error(codes.Unknown, "open call lost its answer")
+		}
+		result <- err
+	}()
+	<-svc.started
+	stopped := make(chan struct{})
+	go func() {
+		ts.srv.Shutdown(context.Background())
+		close(stopped)
+	}()
+	// Health turns NOT_SERVING as soon as shutdown starts, while the open
+	// call is still running.
+	hc := grpc_health_v1.NewHealthClient(ts.conn)
+	for {
+		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+		if err != nil || resp.GetStatus() == grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("shutdown finished while a call was still open")
+	default:
+	}
+	close(svc.release)
+	if err := <-result; err != nil {
+		t.Errorf("open call during shutdown: %v", err)
+	}
+	<-stopped
+}
+
+func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
+	t.Parallel()
+	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
+	logs := &syncBuffer{}
+	cfg := server.DefaultConfig()
+	cfg.ShutdownTimeout = 50 * time.Millisecond
+	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	result := make(chan error, 1)
+	go func() {
+		_, err := scopeguardv1.NewScopeGuardServiceClient(conn).CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{
+			Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
+		})
+		result <- err
+	}()
+	<-svc.started
+	srv.Shutdown(context.Background()) // the call never finishes on its own
+	if err := <-result; status.Code(err) == codes.OK {
+		t.Errorf("stuck call succeeded after a forced stop")
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve returned %v", err)
+	}
+	if !strings.Contains(logs.String(), "graceful stop timed out") {
+		t.Errorf("forced stop not logged:\n%s", logs.String())
+	}
+}
