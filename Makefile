@@ -7,6 +7,8 @@ BIN       := $(CURDIR)/bin
 BUF       := go tool -modfile=tools/go.mod buf
 GRPCURL   := $(BIN)/grpcurl
 HEALTH    := $(BIN)/grpc-health-probe
+GHZ       := $(BIN)/ghz
+LINTER    := $(BIN)/golangci-lint
 GO_FILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
 .PHONY: help
@@ -40,9 +42,10 @@ checkgenerate: generate ## Fail if regenerating changes anything.
 		echo "generated code is stale; run make generate and commit:"; git status --porcelain -- gen proto third_party; exit 1; fi
 
 .PHONY: lint
-lint: ## go vet, gofmt, buf lint and buf format.
+lint: $(LINTER) ## go vet, gofmt, golangci-lint, buf lint and buf format.
 	go vet ./...
 	@unformatted="$$(gofmt -l $(GO_FILES))"; if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(LINTER) run ./...
 	$(BUF) lint
 	$(BUF) format -d --exit-code
 
@@ -64,8 +67,19 @@ $(GRPCURL):
 $(HEALTH):
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
 
+$(GHZ):
+	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@v0.120.0
+
+$(LINTER):
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+
+.PHONY: bench
+bench: build $(GHZ) ## Go benchmarks, then server CPU per call of each RPC next to the health check (ghz).
+	go test -run '^$$' -bench . -benchmem ./...
+	PATH="$(BIN):$$PATH" scripts/bench-grpc.sh
+
 .PHONY: tools
-tools: $(GRPCURL) $(HEALTH) ## Install the pinned command-line tools into bin/.
+tools: $(GRPCURL) $(HEALTH) $(LINTER) ## Install the pinned command-line tools into bin/.
 	$(BUF) --version
 
 .PHONY: clean

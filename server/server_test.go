@@ -438,7 +438,7 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { _ = conn.Close() })
 	result := make(chan error, 1)
 	go func() {
 		_, err := scopeguardv1.NewScopeGuardServiceClient(conn).CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{

@@ -111,17 +111,15 @@ func (s bitSet) ids(yield func(int) bool) {
 func newProblem(requirements [][][]string, have []string, cost func(string) int) *problem {
 	p := &problem{}
 	index := map[string]int{}
-	intern := func(name string) int {
-		if id, ok := index[name]; ok {
-			return id
+	intern := func(name string) {
+		if _, ok := index[name]; ok {
+			return
 		}
-		id := len(p.names)
-		index[name] = id
+		index[name] = len(p.names)
 		p.names = append(p.names, name)
 		// Every scope costs at least 1, so adding one always makes a plan
 		// strictly dearer: the search relies on it to prune ties.
 		p.costs = append(p.costs, max(cost(name), 1))
-		return id
 	}
 	for _, name := range have {
 		intern(name)
