@@ -24,14 +24,15 @@ fail() {
   exit 1
 }
 
-# start_server ARGS...: starts bin/scopeguard serve on a free port and sets
-# $addr once it listens.
+# start_server ARGS...: starts bin/scopeguard serve (gRPC and metrics on
+# free ports) and sets $addr and $metrics_addr once it listens.
 start_server() {
-  bin/scopeguard serve --listen 127.0.0.1:0 --log-format json "$@" >"$work/server.log" 2>&1 &
+  bin/scopeguard serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --log-format json "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   addr=""
   for _ in $(seq 100); do
     addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n1)
+    metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n1)
     [[ -n "$addr" ]] && return 0
     kill -0 "$server_pid" 2>/dev/null || fail "server exited during startup"
     sleep 0.1
@@ -69,6 +70,9 @@ fi
 expect_contains "empty CheckScopes is InvalidArgument" "$out" "Code: InvalidArgument"
 expect_contains "empty CheckScopes names the field" "$out" '"field": "endpoints"'
 expect_contains "empty CheckScopes has ErrorInfo" "$out" '"reason": "INVALID_REQUEST"'
+
+out=$(curl -fsS "http://$metrics_addr/metrics")
+expect_contains "metrics count calls" "$out" 'grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="CheckScopes"'
 
 # Graceful shutdown on SIGTERM: the process exits 0 and says so.
 kill -TERM "$server_pid"

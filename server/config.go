@@ -31,6 +31,9 @@ type Config struct {
 	MaxConcurrentStreams uint
 	// ShutdownTimeout bounds graceful shutdown before open calls are cut.
 	ShutdownTimeout time.Duration
+	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
+	// disables it.
+	MetricsListen string
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -56,6 +59,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", c.MaxRecvBytes, "largest request message accepted, in bytes")
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -95,6 +99,11 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("--listen %q: %w", c.Listen, err))
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf(`--log-format %q: want "text" or "json"`, c.LogFormat))
 	}
@@ -123,6 +132,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_recv_bytes", c.MaxRecvBytes),
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("metrics_listen", c.MetricsListen),
 	)
 }
 

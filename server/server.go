@@ -5,9 +5,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -25,16 +27,18 @@ import (
 // Server is a configured gRPC server with the ScopeGuardService, health and
 // reflection registered. Health reports NOT_SERVING until Serve starts.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	grpc   *grpc.Server
-	health *health.Server
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	metrics *Metrics
 }
 
-// New builds the server: the interceptor chain (request id, logging,
-// recovery, validation; outermost first), explicit limits, the service,
-// health and reflection. svc is the ScopeGuardService implementation.
-func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer) (*Server, error) {
+// New builds the server: the interceptor chain (request id, metrics,
+// logging, recovery, validation; outermost first), explicit limits, the
+// service, health and reflection. svc is the ScopeGuardService
+// implementation; metrics receives the gRPC server series.
+func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics) (*Server, error) {
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, fmt.Errorf("build request validator: %w", err)
@@ -44,12 +48,14 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer)
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
+			metrics.grpc.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			validationUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			requestIDStream,
+			metrics.grpc.StreamServerInterceptor(),
 			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
 			recovery.StreamServerInterceptor(recoverOpts...),
 			validationStream(validator),
@@ -73,7 +79,8 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer)
 	scopeguardv1.RegisterScopeGuardServiceServer(gs, svc)
 	grpc_health_v1.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{cfg: cfg, log: log, grpc: gs, health: hs}, nil
+	metrics.grpc.InitializeMetrics(gs)
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics}, nil
 }
 
 // Serve reports SERVING and answers calls on lis until Shutdown.
@@ -104,11 +111,12 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
-// Run listens on cfg.Listen and serves until ctx is done, then shuts down
-// gracefully. ready, when not nil, is called with the bound address once
-// the listener is open (useful with port 0).
-func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, ready func(net.Addr)) error {
-	srv, err := New(cfg, log, svc)
+// Run listens on cfg.Listen (and cfg.MetricsListen, when set) and serves
+// until ctx is done, then shuts down gracefully. ready, when not nil, is
+// called with the bound gRPC address once the listener is open (useful with
+// port 0).
+func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics, ready func(net.Addr)) error {
+	srv, err := New(cfg, log, svc, metrics)
 	if err != nil {
 		return err
 	}
@@ -116,17 +124,44 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	serveErr := make(chan error, 2)
+	var metricsServer *http.Server
+	if cfg.MetricsListen != "" {
+		mlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.MetricsListen)
+		if err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("listen on %s: %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		log.Info("serving metrics", slog.String("addr", mlis.Addr().String()))
+		go func() {
+			if err := metricsServer.Serve(mlis); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("serve metrics: %w", err)
+			}
+		}()
+	}
 	if ready != nil {
 		ready(lis.Addr())
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(lis) }()
+	go func() {
+		if err := srv.Serve(lis); err != nil {
+			serveErr <- fmt.Errorf("serve: %w", err)
+		}
+	}()
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
+		srv.grpc.Stop()
+		return err
 	case <-ctx.Done():
 		log.Info("shutting down", slog.String("reason", context.Cause(ctx).Error()))
 		srv.Shutdown(context.WithoutCancel(ctx))
-		return <-serveErr
+		if metricsServer != nil {
+			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			_ = metricsServer.Shutdown(shutdownCtx)
+		}
+		return nil
 	}
 }

@@ -60,7 +60,7 @@ func startServer(t *testing.T, svc scopeguardv1.ScopeGuardServiceServer) *testSe
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(server.DefaultConfig(), log, svc)
+	srv, err := server.New(server.DefaultConfig(), log, svc, server.NewMetrics())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -425,7 +425,7 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	logs := &syncBuffer{}
 	cfg := server.DefaultConfig()
 	cfg.ShutdownTimeout = 50 * time.Millisecond
-	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc)
+	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}

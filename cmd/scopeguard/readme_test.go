@@ -19,7 +19,8 @@ func TestReadmeConfigurationTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `([A-Z_]+)` \\| `([^`]*)` \\|")
+	// Defaults are in backquotes; an empty default is written as "(none)".
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `([A-Z_]+)` \\| (?:`([^`]*)`|\\(none\\)) \\|")
 	got := map[string][2]string{}
 	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
 		got[m[1]] = [2]string{m[2], m[3]}

@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 		return exitUsage, err
 	}
 	log.Info("starting scopeguard", slog.Any("config", cfg))
-	if err := server.Run(ctx, cfg, log, server.NewService(), nil); err != nil {
+	if err := server.Run(ctx, cfg, log, server.NewService(), server.NewMetrics(), nil); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil

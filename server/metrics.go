@@ -1,0 +1,71 @@
+package server
+
+import (
+	"net/http"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the Prometheus series scopeguard exports on /metrics: the
+// standard gRPC server metrics (go-grpc-middleware's prometheus provider),
+// Go runtime and process metrics, and scopeguard's own counters.
+type Metrics struct {
+	registry *prometheus.Registry
+	grpc     *grpcprom.ServerMetrics
+
+	decisions            *prometheus.CounterVec
+	explanations         *prometheus.CounterVec
+	catalogDisagreements *prometheus.CounterVec
+	upstreamCalls        *prometheus.CounterVec
+	refreshes            *prometheus.CounterVec
+	cacheLookups         *prometheus.CounterVec
+}
+
+// NewMetrics registers every series on a fresh registry.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: reg,
+		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+			grpcprom.WithHistogramBuckets([]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5}),
+		)),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_decisions_total",
+			Help: "Endpoint decisions made by CheckScopes and PlanScopes, by verdict.",
+		}, []string{"verdict"}),
+		explanations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_explanations_total",
+			Help: "ExplainError answers, by root cause.",
+		}, []string{"root_cause"}),
+		catalogDisagreements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_catalog_disagreements_total",
+			Help: "HubSpot error bodies whose required scopes disagree with the catalog, by catalog operation.",
+		}, []string{"method", "template"}),
+		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_hubspot_calls_total",
+			Help: "Requests sent to HubSpot (each retry counts), by endpoint and outcome.",
+		}, []string{"endpoint", "outcome"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_refreshes_total",
+			Help: "RefreshToken answers, by source: upstream (this call refreshed), shared (joined another call's refresh or the cache), failed.",
+		}, []string{"source"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_cache_lookups_total",
+			Help: "Token cache lookups, by cache and result (hit or miss).",
+		}, []string{"cache", "result"}),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
+	)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
