@@ -50,7 +50,7 @@ type Outcome string
 
 // The outcomes of one attempt.
 const (
-	// OutcomeOK is a 2xx answer that decoded.
+	// OutcomeOK is a 2xx answer (its body is decoded after the attempt).
 	OutcomeOK Outcome = "ok"
 	// OutcomeRejected is a 4xx answer other than 429 (including "token
 	// inactive" answers and refused refresh tokens).

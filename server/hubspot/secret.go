@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -70,9 +71,14 @@ func (a AppCredentials) LogValue() slog.Value {
 	)
 }
 
-// scrub removes every non-empty secret, raw or URL-encoded, from s. It guards
-// strings that come from outside (HubSpot's messages, transport errors) before
-// they go into an error or a log line.
+// credentialCandidate finds words long enough to be a token.
+var credentialCandidate = regexp.MustCompile(`[A-Za-z0-9_-]{20,}`)
+
+// scrub removes from s every non-empty secret of the call, raw or
+// URL-encoded, and every other word shaped like a token (OAuth access token,
+// private-app token, personal access key, refresh token). It guards strings
+// that come from outside (HubSpot's messages, transport errors) before they go
+// into an error or a log line.
 func scrub(s string, secrets ...Secret) string {
 	for _, secret := range secrets {
 		if secret == "" {
@@ -83,5 +89,11 @@ func scrub(s string, secrets ...Secret) string {
 			s = strings.ReplaceAll(s, form, redacted)
 		}
 	}
-	return s
+	return credentialCandidate.ReplaceAllStringFunc(s, func(word string) string {
+		switch ClassifyCredential(word).Kind {
+		case CredentialOAuthAccessToken, CredentialPrivateAppToken, CredentialPersonalAccessKey, CredentialRefreshToken:
+			return redacted
+		}
+		return word
+	})
 }

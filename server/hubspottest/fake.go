@@ -182,6 +182,9 @@ func Start(t testing.TB, opts Options) *Server {
 	return &Server{Fake: f, URL: srv.URL, srv: srv}
 }
 
+// Close stops the server early (it also stops when the test ends).
+func (s *Server) Close() { s.srv.Close() }
+
 // Client is an HTTP client for the server; closing the server closes its
 // connections.
 func (s *Server) Client() *http.Client { return s.srv.Client() }

@@ -49,6 +49,9 @@ type Fault struct {
 	Body string
 	// RetryAfter is sent as the Retry-After header value with Status.
 	RetryAfter string
+	// Header holds extra headers sent with Status (Location, rate-limit
+	// headers, ...).
+	Header http.Header
 	// MalformedJSON answers 200 with a truncated JSON body.
 	MalformedJSON bool
 	// ResetConnection closes the TCP connection without an answer (RST).
@@ -160,6 +163,9 @@ func (f *Fake) answerFault(w http.ResponseWriter, r *http.Request, fault *Fault)
 		_ = conn.Close()
 		return true
 	case fault.Status != 0:
+		for name, values := range fault.Header {
+			w.Header()[name] = values
+		}
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
 		}
