@@ -49,7 +49,9 @@ func TestIntrospectionIsCachedForTheTokensLifetime(t *testing.T) {
 			func(env *testEnv) string { return env.srv.MintAccessToken(env.grant, epoch.Add(20*time.Minute)) },
 			hubspottest.EndpointAccessTokenInfo, true, 19 * time.Minute, 20 * time.Minute},
 		{"private-app token for the static TTL", hubspot.OAuthVersion202603,
-			func(env *testEnv) string { return env.srv.MintPrivateAppToken(hubspottest.Grant{HubID: 9, Scopes: []string{"tickets"}}) },
+			func(env *testEnv) string {
+				return env.srv.MintPrivateAppToken(hubspottest.Grant{HubID: 9, Scopes: []string{"tickets"}})
+			},
 			hubspottest.EndpointPrivateAppTokenInfo, true, DefaultStaticTokenTTL - time.Second, DefaultStaticTokenTTL},
 		{"inactive answer briefly", hubspot.OAuthVersion202603,
 			func(env *testEnv) string {

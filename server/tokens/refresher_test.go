@@ -231,7 +231,10 @@ func TestRefreshFaults(t *testing.T) {
 		{"bad client", hubspottest.Fault{Status: 400, Body: `{"error":"invalid_client","status":"BAD_CLIENT_ID","message":"bad"}`},
 			func(err error) bool { var e *hubspot.ClientCredentialsError; return errors.As(err, &e) }},
 		{"rate limited", hubspottest.Fault{Status: 429},
-			func(err error) bool { var e *hubspot.RateLimitError; return errors.As(err, &e) && e.Policy == "TEN_SECONDLY_ROLLING" }},
+			func(err error) bool {
+				var e *hubspot.RateLimitError
+				return errors.As(err, &e) && e.Policy == "TEN_SECONDLY_ROLLING"
+			}},
 		{"server error", hubspottest.Fault{Status: 503},
 			func(err error) bool { var e *hubspot.UnavailableError; return errors.As(err, &e) && e.Status == 503 }},
 		{"connection reset", hubspottest.Fault{ResetConnection: true},
