@@ -24,8 +24,8 @@ func tableAuthorizer(seen chan<- hubspottest.AuthorizeRequest) hubspottest.Autho
 		allOf    bool
 	}
 	rules := map[string]rule{
-		"GET /crm/v3/objects/contacts":          {required: []string{"crm.objects.contacts.read"}},
-		"GET /crm/v3/objects/partner_clients":   {required: []string{"crm.objects.partner-clients.read", "crm.objects.partner-clients.write"}},
+		"GET /crm/v3/objects/contacts":           {required: []string{"crm.objects.contacts.read"}},
+		"GET /crm/v3/objects/partner_clients":    {required: []string{"crm.objects.partner-clients.read", "crm.objects.partner-clients.write"}},
 		"GET /account-info/v3/activity/security": {required: []string{"account-info.security.read"}, allOf: true},
 	}
 	return func(req hubspottest.AuthorizeRequest) hubspottest.Decision {
@@ -108,7 +108,9 @@ func TestGenericAPI(t *testing.T) {
 		wantBody   map[string]any
 	}{
 		{"granted scope", "/crm/v3/objects/contacts?limit=1",
-			func(f *hubspottest.Server, _ *hubspottest.Clock) string { return f.MintAccessToken(contacts, time.Time{}) },
+			func(f *hubspottest.Server, _ *hubspottest.Clock) string {
+				return f.MintAccessToken(contacts, time.Time{})
+			},
 			200, map[string]any{"status": "ok"}},
 		{"private-app token", "/crm/v3/objects/contacts",
 			func(f *hubspottest.Server, _ *hubspottest.Clock) string { return f.MintPrivateAppToken(contacts) },
@@ -124,12 +126,16 @@ func TestGenericAPI(t *testing.T) {
 			},
 			403, missingScopesBody("All of the following scopes are required.", "account-info.security.read")},
 		{"unknown endpoint", "/crm/v3/objects/unicorns",
-			func(f *hubspottest.Server, _ *hubspottest.Clock) string { return f.MintAccessToken(contacts, time.Time{}) },
+			func(f *hubspottest.Server, _ *hubspottest.Clock) string {
+				return f.MintAccessToken(contacts, time.Time{})
+			},
 			404, map[string]any{"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"}},
 		{"no token", "/crm/v3/objects/contacts",
 			func(*hubspottest.Server, *hubspottest.Clock) string { return "" }, 401, invalid},
 		{"unknown token", "/crm/v3/objects/contacts",
-			func(*hubspottest.Server, *hubspottest.Clock) string { return "CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OI" }, 401, invalid},
+			func(*hubspottest.Server, *hubspottest.Clock) string {
+				return "CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OI"
+			}, 401, invalid},
 		{"doubled Bearer prefix", "/crm/v3/objects/contacts",
 			func(f *hubspottest.Server, _ *hubspottest.Clock) string {
 				return "Bearer " + f.MintAccessToken(contacts, time.Time{})
