@@ -88,7 +88,7 @@ func ParseApps(data []byte, lookupEnv func(string) (string, bool)) (*Apps, error
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("no apps defined")
 		}
-		return nil, errors.New(scrubYAMLError(err))
+		return nil, errors.New(describeYAMLError(err))
 	}
 	if len(file.Apps) == 0 {
 		return nil, errors.New("no apps defined")
@@ -146,13 +146,35 @@ func checkRedirectURI(raw string) error {
 	return fmt.Errorf("redirect_uri %q must use https (http only for localhost)", raw)
 }
 
-// scrubYAMLError drops the values YAML quotes in backticks from a parse
-// error, in case a secret was written where a mapping was expected.
-func scrubYAMLError(err error) string {
-	return yamlQuoted.ReplaceAllString(err.Error(), "`…`")
+// describeYAMLError reduces a YAML error to line numbers and the kind of
+// problem: the parser's messages quote keys and values, and a secret written
+// in the wrong place must not reach a log.
+func describeYAMLError(err error) string {
+	messages := []string{err.Error()}
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		messages = typeErr.Errors
+	}
+	problems := make([]string, 0, len(messages))
+	for _, msg := range messages {
+		kind := "syntax error"
+		switch {
+		case strings.Contains(msg, "not found in type"):
+			kind = "unknown key"
+		case strings.Contains(msg, "already defined"):
+			kind = "duplicate key"
+		case strings.Contains(msg, "cannot unmarshal"):
+			kind = "wrong type (apps maps names to mappings of strings)"
+		}
+		if line := yamlLine.FindString(msg); line != "" {
+			kind = line + ": " + kind
+		}
+		problems = append(problems, kind)
+	}
+	return "invalid YAML: " + strings.Join(problems, "; ")
 }
 
-var yamlQuoted = regexp.MustCompile("`[^`]*`")
+var yamlLine = regexp.MustCompile(`line \d+`)
 
 // Lookup returns the app named name.
 func (a *Apps) Lookup(name string) (App, bool) {

@@ -93,9 +93,10 @@ func TestParseAppsRejects(t *testing.T) {
 		{"http redirect off localhost", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    redirect_uri: http://shop.example/cb", "must use https"},
 		{"relative redirect", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    redirect_uri: /cb", "not an absolute URL"},
 		{"bad name", "apps:\n  'a b':\n    client_id: c\n    client_secret: s", "name must be"},
-		{"unknown key", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    scopes: [x]", "field scopes not found"},
-		{"secret where a mapping belongs", "apps:\n  a: " + inline, "cannot unmarshal"},
-		{"not yaml", "apps: [", "yaml"},
+		{"unknown key", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    scopes: [x]", "line 5: unknown key"},
+		{"secret where a mapping belongs", "apps:\n  a: " + inline, "line 2: wrong type"},
+		{"not yaml", "apps: [", "invalid YAML: "},
+		{"duplicate app", "apps:\n  a: {client_id: c, client_secret: s}\n  a: {client_id: c, client_secret: s}", "duplicate key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,4 +149,20 @@ func TestNilAppsIsEmpty(t *testing.T) {
 	if got := apps.String(); got != "apps[]" {
 		t.Errorf("String() = %q, want apps[]", got)
 	}
+}
+
+// FuzzParseApps checks arbitrary files never panic the loader and an error
+// never quotes the value written as client_secret.
+func FuzzParseApps(f *testing.F) {
+	f.Add("apps:\n  a:\n    client_id: c\n    client_secret: %s\n")
+	f.Add("apps:\n  a: %s\n")
+	f.Add(`{"apps": {"a": {"client_id": "c", "client_secret": "%s", "redirect_uri": "http://x"}}}`)
+	f.Fuzz(func(t *testing.T, template string) {
+		const secret = "fuzz-secret-9f8e7d6c5b4a"
+		data := strings.ReplaceAll(template, "%s", secret)
+		_, err := ParseApps([]byte(data), fakeEnv(nil))
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Fatalf("error %q quotes the secret", err)
+		}
+	})
 }
