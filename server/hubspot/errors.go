@@ -75,6 +75,7 @@ type RefreshTokenError struct {
 	Rejection
 }
 
+// Error names the refusal and HubSpot's reason, never the token.
 func (e *RefreshTokenError) Error() string {
 	return "hubspot token: refresh token rejected: " + e.describe()
 }
@@ -87,6 +88,7 @@ type ClientCredentialsError struct {
 	Rejection
 }
 
+// Error names the endpoint and HubSpot's reason, never the secret.
 func (e *ClientCredentialsError) Error() string {
 	return fmt.Sprintf("hubspot %s: client credentials rejected: %s", e.Endpoint, e.describe())
 }
@@ -100,6 +102,7 @@ type RequestRejectedError struct {
 	Rejection
 }
 
+// Error names the endpoint and HubSpot's answer.
 func (e *RequestRejectedError) Error() string {
 	return fmt.Sprintf("hubspot %s: request rejected: %s", e.Endpoint, e.describe())
 }
@@ -120,6 +123,7 @@ type RateLimitError struct {
 	Rejection
 }
 
+// Error names the endpoint, attempts, policy and wait.
 func (e *RateLimitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "hubspot %s: rate limited after %d attempt(s)", e.Endpoint, e.Attempts)
@@ -146,6 +150,7 @@ type UnavailableError struct {
 	cause error
 }
 
+// Error names the endpoint, attempts and the last status or transport error.
 func (e *UnavailableError) Error() string {
 	if e.Status != 0 {
 		return fmt.Sprintf("hubspot %s: unavailable after %d attempt(s): HTTP %d", e.Endpoint, e.Attempts, e.Status)
@@ -168,6 +173,7 @@ type MalformedResponseError struct {
 	Reason string
 }
 
+// Error names the endpoint, status and what was wrong, never the body.
 func (e *MalformedResponseError) Error() string {
 	return fmt.Sprintf("hubspot %s: malformed response (HTTP %d): %s", e.Endpoint, e.Status, e.Reason)
 }
@@ -182,6 +188,7 @@ type AppCredentialsRequiredError struct {
 	OAuthVersion OAuthVersion
 }
 
+// Error names the endpoint and OAuth version.
 func (e *AppCredentialsRequiredError) Error() string {
 	return fmt.Sprintf("hubspot %s: client id and secret required (oauth version %s)", e.Endpoint, e.OAuthVersion)
 }

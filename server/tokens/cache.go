@@ -61,13 +61,6 @@ func (c *ttlCache[V]) put(key string, val V, expires, now time.Time) {
 	c.entries[key] = e
 }
 
-// size is the number of entries, expired ones not yet dropped included.
-func (c *ttlCache[V]) size() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
 func (c *ttlCache[V]) removeLocked(e *cacheEntry[V]) {
 	heap.Remove(&c.order, e.index)
 	delete(c.entries, e.key)

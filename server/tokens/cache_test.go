@@ -53,3 +53,10 @@ func TestTTLCacheStaysBounded(t *testing.T) {
 		}
 	}
 }
+
+// size is the number of entries, expired ones not yet dropped included.
+func (c *ttlCache[V]) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}

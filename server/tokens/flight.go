@@ -86,16 +86,6 @@ func (g *flight[V]) run(ctx context.Context, key string, c *call[V], fn func(con
 	c.val, c.err = fn(ctx)
 }
 
-// waiting is how many callers wait on key's call; 0 when none is in flight.
-func (g *flight[V]) waiting(key string) int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if c, ok := g.calls[key]; ok {
-		return c.waiters
-	}
-	return 0
-}
-
 // keyer derives cache and flight keys from credentials with HMAC-SHA256 under
 // a per-process random key, so a key reveals nothing about the token, not
 // even a fingerprint that could be matched elsewhere.

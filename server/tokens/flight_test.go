@@ -46,3 +46,13 @@ func TestKeyerSeparatesParts(t *testing.T) {
 		t.Error("two keyers agree: the per-process key is not random")
 	}
 }
+
+// waiting is how many callers wait on key's call; 0 when none is in flight.
+func (g *flight[V]) waiting(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.calls[key]; ok {
+		return c.waiters
+	}
+	return 0
+}
