@@ -1,0 +1,32 @@
+package hubspot
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzScrub checks that no secret survives scrubbing, whatever surrounds it,
+// and that decoding an untrusted error body never panics.
+func FuzzScrub(f *testing.F) {
+	f.Add("token %s is invalid", "CJSP5qf1KhICAQEYs-gDIIGOBii1hQIyGQAf3xBKmlwHjX7OIpuIFEavB2")
+	f.Add(`{"message":"bad %s","correlationId":"x"}`, "na1-8649-43d7-456c-a15c-305ec7f11101")
+	f.Add("%s%s", "a b/c?d")
+	f.Fuzz(func(t *testing.T, template, secret string) {
+		if len(secret) < 4 || !strings.Contains(template, "%s") || strings.Contains(redacted, secret) {
+			return
+		}
+		text := strings.ReplaceAll(template, "%s", secret+" "+url.QueryEscape(secret)+" "+url.PathEscape(secret))
+		got := scrub(text, Secret(secret))
+		if strings.Contains(got, secret) {
+			t.Fatalf("scrub(%q) = %q still holds the secret", text, got)
+		}
+		rej := decodeRejection(&response{status: 400, body: []byte(text)}, []Secret{Secret(secret)})
+		for _, field := range []string{rej.Status, rej.Code, rej.Category, rej.Message, rej.CorrelationID} {
+			if strings.Contains(field, secret) {
+				t.Fatalf("decoded rejection field %q holds the secret", field)
+			}
+		}
+		_ = expireTime([]byte(text))
+	})
+}
