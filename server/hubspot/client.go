@@ -344,7 +344,7 @@ func (c *Client) roundTrip(ctx context.Context, req request) (*response, Outcome
 	if err != nil {
 		return nil, OutcomeNetworkError, c.transportError(req, err)
 	}
-	defer httpResp.Body.Close()
+	defer func() { _ = httpResp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(httpResp.Body, c.maxBody+1))
 	if err != nil {
 		return nil, OutcomeNetworkError, c.transportError(req, err)

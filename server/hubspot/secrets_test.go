@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	// that call's secrets (raw and URL-encoded) and, to test the shape-based
 	// scrubbing, other tokens too.
 	echo := func(own ...string) string {
-		words := append(own, url.QueryEscape(own[0]), accessToken, privateToken, refreshToken)
+		words := append(slices.Clone(own), url.QueryEscape(own[0]), accessToken, privateToken, refreshToken)
 		return fmt.Sprintf(`{"status":"error","message":"%s","error_description":"%s","correlationId":"%s"}`,
 			strings.Join(words, " "), strings.Join(words, " "), own[len(own)-1])
 	}

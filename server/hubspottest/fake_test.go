@@ -57,7 +57,7 @@ func call(t *testing.T, srv *hubspottest.Server, method, path, bearer string, fo
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, srv.URL+path, body)
+	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func call(t *testing.T, srv *hubspottest.Server, method, path, bearer string, fo
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -149,7 +149,7 @@ func (fault *Fault) wait(r *http.Request) bool {
 
 // answer writes the fault's failure; false when the fault lets the real
 // answer through (possibly slowed by SlowBody, see slowWriter).
-func (f *Fake) answerFault(w http.ResponseWriter, r *http.Request, fault *Fault) bool {
+func (f *Fake) answerFault(w http.ResponseWriter, fault *Fault) bool {
 	switch {
 	case fault.ResetConnection:
 		conn, _, err := http.NewResponseController(w).Hijack()

@@ -31,7 +31,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !fault.wait(r) {
 			return
 		}
-		if f.answerFault(w, r, fault) {
+		if f.answerFault(w, fault) {
 			return
 		}
 		if fault.SlowBody > 0 {

@@ -23,8 +23,8 @@ type cacheEntry[V any] struct {
 	index   int
 }
 
-func newTTLCache[V any](max int) *ttlCache[V] {
-	return &ttlCache[V]{max: max, entries: map[string]*cacheEntry[V]{}}
+func newTTLCache[V any](maxEntries int) *ttlCache[V] {
+	return &ttlCache[V]{max: maxEntries, entries: map[string]*cacheEntry[V]{}}
 }
 
 // get returns key's value if it has not expired at now.

@@ -1,7 +1,7 @@
 package tokens
 
 import (
-	"fmt"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -34,7 +34,7 @@ func TestTTLCacheStaysBounded(t *testing.T) {
 	// Expiries 5, 1, 4, 2, 3 minutes out; the bound keeps the three that
 	// expire last, dropping the soonest each time.
 	for i, minutes := range []int{5, 1, 4, 2, 3} {
-		c.put(fmt.Sprint(minutes), i, now.Add(time.Duration(minutes)*time.Minute), now)
+		c.put(strconv.Itoa(minutes), i, now.Add(time.Duration(minutes)*time.Minute), now)
 		if c.size() > 3 {
 			t.Fatalf("size = %d after %d puts, want at most 3", c.size(), i+1)
 		}
