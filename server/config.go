@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/eshopman/scopeguard/server/hubspot"
 )
 
 // EnvPrefix starts the environment variable that backs every flag: flag
@@ -34,6 +36,20 @@ type Config struct {
 	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
 	// disables it.
 	MetricsListen string
+	// HubSpotAPIURL is HubSpot's API base URL. It comes from configuration
+	// only, never from a request.
+	HubSpotAPIURL string
+	// HubSpotOAuthVersion selects HubSpot's OAuth endpoints: "2026-03" or
+	// "v1" (shut off by HubSpot on 2027-02-16).
+	HubSpotOAuthVersion string
+	// HubSpotTimeout bounds one HTTP attempt to HubSpot.
+	HubSpotTimeout time.Duration
+	// AppsFile names the OAuth apps file (name -> client id, secret,
+	// redirect URI); empty configures no app.
+	AppsFile string
+	// RefreshSkew: a cached access token is handed out until this long
+	// before it expires.
+	RefreshSkew time.Duration
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -48,6 +64,10 @@ func DefaultConfig() Config {
 		MaxRecvBytes:         8 << 20,
 		MaxConcurrentStreams: 256,
 		ShutdownTimeout:      10 * time.Second,
+		HubSpotAPIURL:        "https://api.hubapi.com",
+		HubSpotOAuthVersion:  "2026-03",
+		HubSpotTimeout:       10 * time.Second,
+		RefreshSkew:          5 * time.Minute,
 	}
 }
 
@@ -60,6 +80,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
+	fs.StringVar(&c.HubSpotAPIURL, "hubspot-api-url", c.HubSpotAPIURL, "HubSpot API base URL (point it at a fake HubSpot for tests and demos)")
+	fs.StringVar(&c.HubSpotOAuthVersion, "hubspot-oauth-version", c.HubSpotOAuthVersion, `HubSpot OAuth API: "2026-03" or "v1" (v1 is shut off on 2027-02-16)`)
+	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
+	fs.StringVar(&c.AppsFile, "apps-file", c.AppsFile, "YAML file of OAuth apps (name: client_id, client_secret or client_secret_env, redirect_uri); empty configures none")
+	fs.DurationVar(&c.RefreshSkew, "refresh-skew", c.RefreshSkew, "a cached access token is handed out until this long before it expires")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -104,6 +129,18 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
 		}
 	}
+	if _, err := hubspot.New(hubspot.Options{BaseURL: c.HubSpotAPIURL}); err != nil {
+		errs = append(errs, fmt.Errorf("--hubspot-api-url: %w", err))
+	}
+	if _, err := hubspot.ParseOAuthVersion(c.HubSpotOAuthVersion); err != nil {
+		errs = append(errs, fmt.Errorf("--hubspot-oauth-version: %w", err))
+	}
+	if c.HubSpotTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--hubspot-timeout %s: want a positive duration", c.HubSpotTimeout))
+	}
+	if c.RefreshSkew <= 0 {
+		errs = append(errs, fmt.Errorf("--refresh-skew %s: want a positive duration", c.RefreshSkew))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf(`--log-format %q: want "text" or "json"`, c.LogFormat))
 	}
@@ -123,7 +160,8 @@ func (c Config) Validate() error {
 }
 
 // LogValue lets the configuration be logged at startup. It holds no secret
-// today; fields that do must be redacted here.
+// (client secrets live in the apps file, which is logged by name only);
+// fields that ever do must be redacted here.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
@@ -133,6 +171,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("metrics_listen", c.MetricsListen),
+		slog.String("hubspot_api_url", c.HubSpotAPIURL),
+		slog.String("hubspot_oauth_version", c.HubSpotOAuthVersion),
+		slog.Duration("hubspot_timeout", c.HubSpotTimeout),
+		slog.String("apps_file", c.AppsFile),
+		slog.Duration("refresh_skew", c.RefreshSkew),
 	)
 }
 

@@ -3,15 +3,19 @@ package server
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
+	"time"
 
 	"buf.build/go/protovalidate"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/hubspot"
 )
 
 // ErrorDomain is google.rpc.ErrorInfo.domain on every error scopeguard sends.
@@ -50,6 +54,15 @@ func toStatus(ctx context.Context, err error) error {
 	var verr *protovalidate.ValidationError
 	if errors.As(err, &verr) {
 		return invalidRequest(ctx, verr)
+	}
+	if st := hubspotStatus(ctx, err); st != nil {
+		return st
+	}
+	var unknownApp *unknownAppError
+	if errors.As(err, &unknownApp) {
+		return statusError(ctx, codes.NotFound, scopeguardv1.ErrorReason_UNKNOWN_APP,
+			"no app named "+strconv.Quote(unknownApp.name)+" is configured; check the server's --apps-file",
+			map[string]string{"app": unknownApp.name})
 	}
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "the call was cancelled")
@@ -91,4 +104,116 @@ func invalidRequest(ctx context.Context, verr *protovalidate.ValidationError) er
 	}
 	return statusError(ctx, codes.InvalidArgument, scopeguardv1.ErrorReason_INVALID_REQUEST, msg,
 		map[string]string{"violations": strconv.Itoa(len(br.FieldViolations))}, br)
+}
+
+// unknownAppError means a request named an app the apps file lacks.
+type unknownAppError struct{ name string }
+
+func (e *unknownAppError) Error() string { return "unknown app " + strconv.Quote(e.name) }
+
+// Retry hints for HubSpot failures that do not say how long to wait.
+const (
+	defaultRateLimitWait   = 10 * time.Second // HubSpot's rolling window
+	defaultUnavailableWait = 2 * time.Second
+)
+
+// hubspotStatus maps the hubspot package's typed errors; nil when err is
+// none of them. Messages say what happened and what to do; they never quote
+// HubSpot's body or any credential.
+func hubspotStatus(ctx context.Context, err error) error {
+	var (
+		refreshErr   *hubspot.RefreshTokenError
+		clientErr    *hubspot.ClientCredentialsError
+		rateErr      *hubspot.RateLimitError
+		unavailErr   *hubspot.UnavailableError
+		malformedErr *hubspot.MalformedResponseError
+		credsErr     *hubspot.AppCredentialsRequiredError
+		rejectedErr  *hubspot.RequestRejectedError
+	)
+	switch {
+	case errors.As(err, &refreshErr):
+		return statusError(ctx, codes.Unauthenticated, scopeguardv1.ErrorReason_REFRESH_TOKEN_INVALID,
+			"HubSpot refused the refresh token ("+refreshErr.Reason()+"): it is revoked, expired or was never valid; "+
+				"the account must install the app again to get a new one",
+			withCorrelation(map[string]string{
+				"hubspot_status": refreshErr.Reason(),
+				"remediation":    "reinstall the app: send the account's admin through the app's install URL",
+			}, refreshErr.Rejection))
+	case errors.As(err, &clientErr):
+		return statusError(ctx, codes.Unauthenticated, scopeguardv1.ErrorReason_CLIENT_CREDENTIALS_INVALID,
+			"HubSpot refused the app's client id or secret ("+clientErr.Reason()+"); check them in the app's auth settings",
+			withCorrelation(map[string]string{
+				"hubspot_status":   clientErr.Reason(),
+				"hubspot_endpoint": string(clientErr.Endpoint),
+			}, clientErr.Rejection))
+	case errors.As(err, &rateErr):
+		wait := rateErr.RetryAfter
+		if wait <= 0 {
+			wait = defaultRateLimitWait
+		}
+		policy := rateErr.Policy
+		if policy == "" {
+			policy = "unknown"
+		}
+		return statusError(ctx, codes.ResourceExhausted, scopeguardv1.ErrorReason_HUBSPOT_RATE_LIMITED,
+			"HubSpot rate limited the "+string(rateErr.Endpoint)+" call ("+policy+" policy) after "+strconv.Itoa(rateErr.Attempts)+
+				" attempts; retry after "+wait.String(),
+			map[string]string{
+				"policy":              policy,
+				"retry_after_seconds": strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10),
+				"hubspot_endpoint":    string(rateErr.Endpoint),
+			},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject:     "hubspot:" + string(rateErr.Endpoint),
+				Description: "HubSpot " + policy + " rate limit",
+			}}})
+	case errors.As(err, &unavailErr):
+		what := "could not be reached"
+		if unavailErr.Status != 0 {
+			what = "answered HTTP " + strconv.Itoa(unavailErr.Status)
+		}
+		return statusError(ctx, codes.Unavailable, scopeguardv1.ErrorReason_HUBSPOT_UNAVAILABLE,
+			"HubSpot "+what+" on the "+string(unavailErr.Endpoint)+" call after "+strconv.Itoa(unavailErr.Attempts)+" attempts; retry later",
+			map[string]string{
+				"hubspot_status":   strconv.Itoa(unavailErr.Status),
+				"hubspot_endpoint": string(unavailErr.Endpoint),
+			},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(defaultUnavailableWait)})
+	case errors.As(err, &malformedErr):
+		return statusError(ctx, codes.Unavailable, scopeguardv1.ErrorReason_HUBSPOT_BAD_RESPONSE,
+			"HubSpot's answer to the "+string(malformedErr.Endpoint)+" call could not be read ("+malformedErr.Reason+"); retry later",
+			map[string]string{
+				"hubspot_status":   strconv.Itoa(malformedErr.Status),
+				"hubspot_endpoint": string(malformedErr.Endpoint),
+			},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(defaultUnavailableWait)})
+	case errors.As(err, &credsErr):
+		return statusError(ctx, codes.FailedPrecondition, scopeguardv1.ErrorReason_APP_CREDENTIALS_REQUIRED,
+			"the "+string(credsErr.Endpoint)+" call needs an OAuth app's client id and secret (OAuth "+string(credsErr.OAuthVersion)+
+				"); name a configured app or give client_id and client_secret",
+			map[string]string{"oauth_version": string(credsErr.OAuthVersion)},
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type:        "APP_CREDENTIALS",
+				Subject:     "oauth/" + string(credsErr.OAuthVersion),
+				Description: "configure the app in --apps-file, or send client_id and client_secret",
+			}}})
+	case errors.As(err, &rejectedErr):
+		return statusError(ctx, codes.FailedPrecondition, scopeguardv1.ErrorReason_HUBSPOT_REJECTED,
+			"HubSpot refused the "+string(rejectedErr.Endpoint)+" call (HTTP "+strconv.Itoa(rejectedErr.HTTPStatus)+" "+rejectedErr.Reason()+
+				"); sending it again unchanged will not help",
+			withCorrelation(map[string]string{
+				"hubspot_status":   rejectedErr.Reason(),
+				"hubspot_endpoint": string(rejectedErr.Endpoint),
+			}, rejectedErr.Rejection))
+	}
+	return nil
+}
+
+// withCorrelation adds HubSpot's correlation id, which support asks for.
+func withCorrelation(md map[string]string, r hubspot.Rejection) map[string]string {
+	if r.CorrelationID != "" {
+		md["correlation_id"] = r.CorrelationID
+	}
+	return md
 }

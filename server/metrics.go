@@ -2,11 +2,15 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/eshopman/scopeguard/server/hubspot"
+	"github.com/eshopman/scopeguard/server/tokens"
 )
 
 // Metrics are the Prometheus series scopeguard exports on /metrics: the
@@ -50,11 +54,11 @@ func NewMetrics() *Metrics {
 		}, []string{"endpoint", "outcome"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_refreshes_total",
-			Help: "RefreshToken answers, by source: upstream (this call refreshed), shared (joined another call's refresh or the cache), failed.",
-		}, []string{"source"}),
+			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's request; cache: a fresh token from memory) and result (ok or error).",
+		}, []string{"source", "result"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_cache_lookups_total",
-			Help: "Token cache lookups, by cache and result (hit or miss).",
+			Help: "Token cache lookups, by cache (access_token, introspection) and result (hit or miss).",
 		}, []string{"cache", "result"}),
 	}
 	reg.MustRegister(
@@ -68,4 +72,32 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// countHubSpotCall is the HubSpot client's OnCall hook.
+func (m *Metrics) countHubSpotCall(endpoint hubspot.Endpoint, outcome hubspot.Outcome, _ time.Duration) {
+	m.upstreamCalls.WithLabelValues(string(endpoint), string(outcome)).Inc()
+}
+
+// countRefresh is the Refresher's OnRefresh hook.
+func (m *Metrics) countRefresh(source tokens.Source, err error) {
+	m.refreshes.WithLabelValues(string(source), result(err)).Inc()
+	m.countCacheLookup("access_token", source)
+}
+
+// countCacheLookup records whether an answer came from a cache.
+func (m *Metrics) countCacheLookup(cache string, source tokens.Source) {
+	switch source {
+	case tokens.SourceCache:
+		m.cacheLookups.WithLabelValues(cache, "hit").Inc()
+	case tokens.SourceShared, tokens.SourceUpstream:
+		m.cacheLookups.WithLabelValues(cache, "miss").Inc()
+	}
+}
+
+func result(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -47,20 +49,24 @@ func (b *syncBuffer) String() string {
 // testServer is the real server (same constructor and interceptors as
 // `scopeguard serve`) on an in-memory listener.
 type testServer struct {
-	srv  *server.Server
-	conn *grpc.ClientConn
-	logs *syncBuffer
+	srv     *server.Server
+	conn    *grpc.ClientConn
+	logs    *syncBuffer
+	metrics *server.Metrics
 }
 
 func (ts *testServer) client() scopeguardv1.ScopeGuardServiceClient {
 	return scopeguardv1.NewScopeGuardServiceClient(ts.conn)
 }
 
-func startServer(t *testing.T, svc scopeguardv1.ScopeGuardServiceServer) *testServer {
+// startServer serves the service build returns (given the server's logger
+// and metrics) until the test ends.
+func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(server.DefaultConfig(), log, svc, server.NewMetrics())
+	metrics := server.NewMetrics()
+	srv, err := server.New(server.DefaultConfig(), log, build(log, metrics), metrics)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -80,12 +86,46 @@ func startServer(t *testing.T, svc scopeguardv1.ScopeGuardServiceServer) *testSe
 			t.Errorf("Serve returned %v", err)
 		}
 	})
-	return &testServer{srv: srv, conn: conn, logs: logs}
+	return &testServer{srv: srv, conn: conn, logs: logs, metrics: metrics}
+}
+
+// startScopeGuard serves the production service (server.BuildService)
+// against the fake HubSpot at hubspotURL, with the apps file appsYAML
+// (none when empty).
+func startScopeGuard(t *testing.T, hubspotURL, appsYAML string) *testServer {
+	t.Helper()
+	cfg := server.DefaultConfig()
+	cfg.HubSpotAPIURL = hubspotURL
+	if appsYAML != "" {
+		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
+		if err := os.WriteFile(cfg.AppsFile, []byte(appsYAML), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
+		svc, err := server.BuildService(cfg, log, m)
+		if err != nil {
+			t.Fatalf("BuildService: %v", err)
+		}
+		return svc
+	})
+}
+
+// offline serves the production service with HubSpot out of reach: enough
+// for everything that needs no HubSpot call.
+func offline(t *testing.T) *testServer {
+	t.Helper()
+	return startScopeGuard(t, "http://127.0.0.1:1", "")
+}
+
+// serving returns a startServer builder for a fixed service.
+func serving(svc scopeguardv1.ScopeGuardServiceServer) func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
+	return func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer { return svc }
 }
 
 func TestHealthServing(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, server.NewService())
+	ts := offline(t)
 	hc := grpc_health_v1.NewHealthClient(ts.conn)
 	for _, svc := range []string{"", "scopeguard.v1.ScopeGuardService"} {
 		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{Service: svc})
@@ -103,7 +143,7 @@ func TestHealthServing(t *testing.T) {
 
 func TestReflectionListsServices(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, server.NewService())
+	ts := offline(t)
 	stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(t.Context())
 	if err != nil {
 		t.Fatalf("ServerReflectionInfo: %v", err)
@@ -169,7 +209,7 @@ func wantStatus(t *testing.T, err error, code codes.Code, reason scopeguardv1.Er
 
 func TestValidationRejections(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, server.NewService())
+	ts := offline(t)
 	c := ts.client()
 	ctx := t.Context()
 	endpoint := &scopeguardv1.Endpoint{Method: "GET", Path: "/crm/v3/objects/contacts"}
@@ -301,7 +341,7 @@ func (panicking) CheckScopes(context.Context, *scopeguardv1.CheckScopesRequest) 
 
 func TestPanicBecomesInternal(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, panicking{})
+	ts := startServer(t, serving(panicking{}))
 	var header metadata.MD
 	_, err := ts.client().CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{
 		Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
@@ -322,7 +362,7 @@ func TestPanicBecomesInternal(t *testing.T) {
 
 func TestRequestIDIsKeptOrMinted(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, server.NewService())
+	ts := offline(t)
 	tests := []struct {
 		name, sent string
 		kept       bool
@@ -380,7 +420,7 @@ func (s *slowCheck) CheckScopes(ctx context.Context, _ *scopeguardv1.CheckScopes
 func TestGracefulShutdownFinishesOpenCalls(t *testing.T) {
 	t.Parallel()
 	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
-	ts := startServer(t, svc)
+	ts := startServer(t, serving(svc))
 	result := make(chan error, 1)
 	go func() {
 		resp, err := ts.client().CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{

@@ -60,7 +60,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 		return exitUsage, err
 	}
 	log.Info("starting scopeguard", slog.Any("config", cfg))
-	if err := server.Run(ctx, cfg, log, server.NewService(), server.NewMetrics(), nil); err != nil {
+	metrics := server.NewMetrics()
+	svc, err := server.BuildService(cfg, log, metrics)
+	if err != nil {
+		return exitError, err
+	}
+	if err := server.Run(ctx, cfg, log, svc, metrics, nil); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil

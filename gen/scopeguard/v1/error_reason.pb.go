@@ -74,6 +74,12 @@ const (
 	// INTERNAL: a bug in scopeguard; the call was recovered and logged under
 	// request_id (code INTERNAL). No further metadata.
 	ErrorReason_INTERNAL ErrorReason = 10
+	// HUBSPOT_REJECTED: HubSpot refused the request for a reason the caller
+	// must fix and that no other reason names, e.g. a redirect_uri that does
+	// not match the app's (code FAILED_PRECONDITION). Metadata:
+	// "hubspot_status", "hubspot_endpoint", "correlation_id" (when HubSpot
+	// gave one).
+	ErrorReason_HUBSPOT_REJECTED ErrorReason = 11
 )
 
 // Enum value maps for ErrorReason.
@@ -90,6 +96,7 @@ var (
 		8:  "HUBSPOT_UNAVAILABLE",
 		9:  "HUBSPOT_BAD_RESPONSE",
 		10: "INTERNAL",
+		11: "HUBSPOT_REJECTED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":   0,
@@ -103,6 +110,7 @@ var (
 		"HUBSPOT_UNAVAILABLE":        8,
 		"HUBSPOT_BAD_RESPONSE":       9,
 		"INTERNAL":                   10,
+		"HUBSPOT_REJECTED":           11,
 	}
 )
 
@@ -137,7 +145,7 @@ var File_scopeguard_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\x9b\x02\n" +
+	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\xb1\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fINVALID_REQUEST\x10\x01\x12\x14\n" +
@@ -150,7 +158,8 @@ const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\x13HUBSPOT_UNAVAILABLE\x10\b\x12\x18\n" +
 	"\x14HUBSPOT_BAD_RESPONSE\x10\t\x12\f\n" +
 	"\bINTERNAL\x10\n" +
-	"B\xb9\x01\n" +
+	"\x12\x14\n" +
+	"\x10HUBSPOT_REJECTED\x10\vB\xb9\x01\n" +
 	"\x11com.scopeguard.v1B\x10ErrorReasonProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
 var (

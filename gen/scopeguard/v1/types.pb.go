@@ -106,6 +106,14 @@ const (
 	// revoked or unknown to HubSpot, so no call can succeed with it whatever
 	// its scopes.
 	Verdict_VERDICT_TOKEN_INACTIVE Verdict = 5
+	// VERDICT_WRONG_CREDENTIAL_TYPE means the credential kind (app_type)
+	// cannot call this endpoint whatever its scopes, e.g. a developer API key
+	// on a CRM record endpoint or an OAuth token on a developer-key-only
+	// endpoint.
+	Verdict_VERDICT_WRONG_CREDENTIAL_TYPE Verdict = 6
+	// VERDICT_REQUIREMENT_UNKNOWN means the endpoint is known but no source
+	// says which scopes it needs, so scopeguard cannot vouch for the call.
+	Verdict_VERDICT_REQUIREMENT_UNKNOWN Verdict = 7
 )
 
 // Enum value maps for Verdict.
@@ -117,14 +125,18 @@ var (
 		3: "VERDICT_UNKNOWN_ENDPOINT",
 		4: "VERDICT_NO_SCOPES_REQUIRED",
 		5: "VERDICT_TOKEN_INACTIVE",
+		6: "VERDICT_WRONG_CREDENTIAL_TYPE",
+		7: "VERDICT_REQUIREMENT_UNKNOWN",
 	}
 	Verdict_value = map[string]int32{
-		"VERDICT_UNSPECIFIED":        0,
-		"VERDICT_ALLOWED":            1,
-		"VERDICT_MISSING_SCOPES":     2,
-		"VERDICT_UNKNOWN_ENDPOINT":   3,
-		"VERDICT_NO_SCOPES_REQUIRED": 4,
-		"VERDICT_TOKEN_INACTIVE":     5,
+		"VERDICT_UNSPECIFIED":           0,
+		"VERDICT_ALLOWED":               1,
+		"VERDICT_MISSING_SCOPES":        2,
+		"VERDICT_UNKNOWN_ENDPOINT":      3,
+		"VERDICT_NO_SCOPES_REQUIRED":    4,
+		"VERDICT_TOKEN_INACTIVE":        5,
+		"VERDICT_WRONG_CREDENTIAL_TYPE": 6,
+		"VERDICT_REQUIREMENT_UNKNOWN":   7,
 	}
 )
 
@@ -172,6 +184,9 @@ const (
 	// CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY is a CLI personal access key; it is
 	// exchanged for an access token and is not a bearer token itself.
 	CredentialType_CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY CredentialType = 4
+	// CREDENTIAL_TYPE_REFRESH_TOKEN is an OAuth refresh token; it only buys
+	// access tokens and is never a bearer token itself.
+	CredentialType_CREDENTIAL_TYPE_REFRESH_TOKEN CredentialType = 5
 )
 
 // Enum value maps for CredentialType.
@@ -182,6 +197,7 @@ var (
 		2: "CREDENTIAL_TYPE_PRIVATE_APP_TOKEN",
 		3: "CREDENTIAL_TYPE_DEVELOPER_API_KEY",
 		4: "CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY",
+		5: "CREDENTIAL_TYPE_REFRESH_TOKEN",
 	}
 	CredentialType_value = map[string]int32{
 		"CREDENTIAL_TYPE_UNSPECIFIED":         0,
@@ -189,6 +205,7 @@ var (
 		"CREDENTIAL_TYPE_PRIVATE_APP_TOKEN":   2,
 		"CREDENTIAL_TYPE_DEVELOPER_API_KEY":   3,
 		"CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY": 4,
+		"CREDENTIAL_TYPE_REFRESH_TOKEN":       5,
 	}
 )
 
@@ -811,20 +828,23 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\x14APP_TYPE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fAPP_TYPE_PUBLIC\x10\x01\x12\x14\n" +
 	"\x10APP_TYPE_PRIVATE\x10\x02\x12\x16\n" +
-	"\x12APP_TYPE_DEVELOPER\x10\x03*\xad\x01\n" +
+	"\x12APP_TYPE_DEVELOPER\x10\x03*\xf1\x01\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fVERDICT_ALLOWED\x10\x01\x12\x1a\n" +
 	"\x16VERDICT_MISSING_SCOPES\x10\x02\x12\x1c\n" +
 	"\x18VERDICT_UNKNOWN_ENDPOINT\x10\x03\x12\x1e\n" +
 	"\x1aVERDICT_NO_SCOPES_REQUIRED\x10\x04\x12\x1a\n" +
-	"\x16VERDICT_TOKEN_INACTIVE\x10\x05*\xd0\x01\n" +
+	"\x16VERDICT_TOKEN_INACTIVE\x10\x05\x12!\n" +
+	"\x1dVERDICT_WRONG_CREDENTIAL_TYPE\x10\x06\x12\x1f\n" +
+	"\x1bVERDICT_REQUIREMENT_UNKNOWN\x10\a*\xf3\x01\n" +
 	"\x0eCredentialType\x12\x1f\n" +
 	"\x1bCREDENTIAL_TYPE_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"CREDENTIAL_TYPE_OAUTH_ACCESS_TOKEN\x10\x01\x12%\n" +
 	"!CREDENTIAL_TYPE_PRIVATE_APP_TOKEN\x10\x02\x12%\n" +
 	"!CREDENTIAL_TYPE_DEVELOPER_API_KEY\x10\x03\x12'\n" +
-	"#CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY\x10\x04B\xb3\x01\n" +
+	"#CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY\x10\x04\x12!\n" +
+	"\x1dCREDENTIAL_TYPE_REFRESH_TOKEN\x10\x05B\xb3\x01\n" +
 	"\x11com.scopeguard.v1B\n" +
 	"TypesProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
