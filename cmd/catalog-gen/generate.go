@@ -180,8 +180,10 @@ func (g *generator) addSource(s *sourceOp) {
 	gr.srcs = append(gr.srcs, s)
 }
 
+// addOverlay adds a curated operation. Its path is taken as written: the
+// overlay states the form clients send.
 func (g *generator) addOverlay(op *overlayOperation) error {
-	t := g.clientForm(op.Path)
+	t := strings.TrimSuffix(op.Path, "/")
 	k := groupKey{op.Method, shape(t)}
 	gr := g.groups[k]
 	switch {

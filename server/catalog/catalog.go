@@ -296,7 +296,7 @@ func (c *Catalog) operation(fo catalogfile.Operation) (*Operation, error) {
 		Inferred: fo.Inferred, profile: -1, objSeg: fo.ObjectSegment,
 	}
 	var err error
-	if op.dev, err = c.requirement(fo.Developer, false); err != nil {
+	if op.dev, err = c.requirement(fo.Developer, fo.Inferred); err != nil {
 		return nil, err
 	}
 	if fo.Profile != "" {
