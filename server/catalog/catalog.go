@@ -169,6 +169,7 @@ type Catalog struct {
 	// objTables[profile][kind][object index] is the per-object requirement.
 	objTables [][2][]*reqs
 	maxDepth  int
+	suggest   *suggestionIndex
 }
 
 // Load parses the embedded catalog and builds the matcher. Each call
@@ -275,6 +276,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 	if err := c.index(); err != nil {
 		return nil, err
 	}
+	c.suggest = newSuggestionIndex(c.ops)
 	return c, nil
 }
 

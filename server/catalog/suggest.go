@@ -6,60 +6,116 @@ import (
 	"strings"
 )
 
-const maxSuggestions = 5
+const (
+	maxSuggestions = 5
+	// maxCompared bounds the characters of a segment the distance looks
+	// at, so that a hostile 4 KiB segment costs no more than a short one.
+	maxCompared = 32
+)
 
-// unknown builds the error for a path no operation matches, with the
-// closest templates by a segment-level edit distance (a parameter matches
-// any segment; literals cost their character distance) plus a small
-// penalty for a different method.
+// suggestionIndex groups templates by their first segment (the product:
+// crm, cms, oauth, ...) for the unknown-endpoint suggestions.
+type suggestionIndex struct {
+	firsts []string
+	byHead map[string][]suggestionEntry
+}
+
+type suggestionEntry struct {
+	op   *Operation
+	segs []string
+}
+
+func newSuggestionIndex(ops []*Operation) *suggestionIndex {
+	idx := &suggestionIndex{byHead: map[string][]suggestionEntry{}}
+	for _, op := range ops {
+		segs := strings.Split(strings.Trim(op.Template, "/"), "/")
+		if _, seen := idx.byHead[segs[0]]; !seen {
+			idx.firsts = append(idx.firsts, segs[0])
+		}
+		idx.byHead[segs[0]] = append(idx.byHead[segs[0]], suggestionEntry{op, segs})
+	}
+	return idx
+}
+
+// unknown builds the error for a path no operation matches. Suggestions
+// come from the product (first segment) closest to the request's, ranked
+// by a segment-level edit distance (a parameter matches any segment;
+// literals cost their normalised character distance) plus a small penalty
+// for a different method. Work is bounded by maxSegments and maxCompared.
 func (c *Catalog) unknown(method string, s *segments) error {
 	n := min(s.n, maxSegments)
 	req := make([]string, n)
 	for i := range n {
-		req[i] = s.seg(i)
+		req[i] = clip(s.seg(i))
+	}
+	upper := strings.ToUpper(method)
+	if upper == "HEAD" {
+		upper = "GET"
+	}
+	err := &UnknownEndpointError{Method: upper, Path: redactPath("/" + strings.Join(req, "/"))}
+	if n == 0 {
+		return err
+	}
+	bestHead, bestCost := "", 2.0
+	for _, head := range c.suggest.firsts {
+		if d := segmentCost(req[0], head); d < bestCost {
+			bestHead, bestCost = head, d
+		}
 	}
 	type scored struct {
 		text string
 		cost float64
 	}
-	var best []scored
-	upper := strings.ToUpper(method)
-	if upper == "HEAD" {
-		upper = "GET"
+	memo := make([]map[string]float64, n)
+	for i := range memo {
+		memo[i] = map[string]float64{}
 	}
-	for _, op := range c.ops {
-		cost := segmentDistance(req, strings.Split(strings.Trim(op.Template, "/"), "/"))
-		if op.Method != upper {
+	var ranked []scored
+	for _, e := range c.suggest.byHead[bestHead] {
+		cost := segmentDistance(req, e.segs, memo)
+		if e.op.Method != upper {
 			cost += 0.5
 		}
-		best = append(best, scored{op.Method + " " + op.Template, cost})
+		ranked = append(ranked, scored{e.op.Method + " " + e.op.Template, cost})
 	}
-	slices.SortFunc(best, func(a, b scored) int {
+	slices.SortFunc(ranked, func(a, b scored) int {
 		return cmp.Or(cmp.Compare(a.cost, b.cost), strings.Compare(a.text, b.text))
 	})
-	err := &UnknownEndpointError{Method: upper, Path: redactPath("/" + strings.Join(req, "/"))}
-	for _, b := range best[:min(maxSuggestions, len(best))] {
-		err.Suggestions = append(err.Suggestions, b.text)
+	for _, r := range ranked[:min(maxSuggestions, len(ranked))] {
+		err.Suggestions = append(err.Suggestions, r.text)
 	}
 	return err
 }
 
-// segmentDistance is the edit distance between two segment lists.
-func segmentDistance(a, b []string) float64 {
-	prev := make([]float64, len(b)+1)
-	cur := make([]float64, len(b)+1)
+func clip(s string) string {
+	if len(s) > maxCompared {
+		return s[:maxCompared]
+	}
+	return s
+}
+
+// segmentDistance is the edit distance between the request's segments and
+// a template's; memo caches each request segment's cost per literal.
+func segmentDistance(req, tmpl []string, memo []map[string]float64) float64 {
+	prev := make([]float64, len(tmpl)+1)
+	cur := make([]float64, len(tmpl)+1)
 	for j := range prev {
 		prev[j] = float64(j)
 	}
-	for i := 1; i <= len(a); i++ {
+	for i := 1; i <= len(req); i++ {
 		cur[0] = float64(i)
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1] + segmentCost(a[i-1], b[j-1])
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		for j := 1; j <= len(tmpl); j++ {
+			lit := tmpl[j-1]
+			sc, ok := memo[i-1][lit]
+			if !ok {
+				sc = segmentCost(req[i-1], lit)
+				memo[i-1][lit] = sc
+			}
+			cur[j] = min(prev[j-1]+sc, prev[j]+1, cur[j-1]+1)
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return prev[len(tmpl)]
 }
 
 // segmentCost is 0 for a parameter or an equal literal, otherwise the
@@ -68,6 +124,7 @@ func segmentCost(seg, tmpl string) float64 {
 	if strings.HasPrefix(tmpl, "{") || seg == tmpl {
 		return 0
 	}
+	tmpl = clip(tmpl)
 	return float64(charDistance(seg, tmpl)) / float64(max(len(seg), len(tmpl)))
 }
 
