@@ -19,6 +19,18 @@ var methods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 // methodIndex maps a method (any case) to its slot; HEAD shares GET's.
 func methodIndex(m string) int {
+	switch m {
+	case "GET":
+		return 0
+	case "POST":
+		return 1
+	case "PUT":
+		return 2
+	case "PATCH":
+		return 3
+	case "DELETE":
+		return 4
+	}
 	for i, name := range methods {
 		if strings.EqualFold(m, name) {
 			return i
@@ -30,8 +42,12 @@ func methodIndex(m string) int {
 	return -1
 }
 
-// node is one level of the segment trie.
+// node is one level of the segment trie. Literal children are kept in a
+// slice scanned linearly while there are few of them (most nodes have
+// one to four) and in a map beyond smallNode.
 type node struct {
+	keys  []string
+	kids  []*node
 	lits  map[string]*node
 	param *node
 	// rest is a trailing parameter that swallows the remaining segments
@@ -47,15 +63,37 @@ func (n *node) child(seg string, param bool) *node {
 		}
 		return n.param
 	}
-	if n.lits == nil {
-		n.lits = map[string]*node{}
+	if c := n.literal(seg); c != nil {
+		return c
 	}
-	c := n.lits[seg]
-	if c == nil {
-		c = &node{}
+	c := &node{}
+	n.keys = append(n.keys, seg)
+	n.kids = append(n.kids, c)
+	if len(n.keys) > smallNode {
+		if n.lits == nil {
+			n.lits = make(map[string]*node, len(n.keys))
+			for i, k := range n.keys {
+				n.lits[k] = n.kids[i]
+			}
+		}
 		n.lits[seg] = c
 	}
 	return c
+}
+
+const smallNode = 8
+
+// literal returns the literal child for seg, or nil.
+func (n *node) literal(seg string) *node {
+	if n.lits != nil {
+		return n.lits[seg]
+	}
+	for i, k := range n.keys {
+		if k == seg {
+			return n.kids[i]
+		}
+	}
+	return nil
 }
 
 // insert adds a template; primary templates win over aliases that collide
@@ -211,15 +249,15 @@ func (c *Catalog) walk(n *node, s *segments, i, m int) *Operation {
 		return n.ops[m]
 	}
 	seg := s.seg(i)
-	if n.lits != nil {
-		if child := n.lits[seg]; child != nil {
+	if len(n.keys) > 0 {
+		if child := n.literal(seg); child != nil {
 			if op := c.walk(child, s, i+1, m); op != nil {
 				return op
 			}
 		} else if strings.IndexByte(seg, '%') >= 0 {
-			for lit, child := range n.lits {
+			for j, lit := range n.keys {
 				if decodedEqual(seg, lit) {
-					if op := c.walk(child, s, i+1, m); op != nil {
+					if op := c.walk(n.kids[j], s, i+1, m); op != nil {
 						return op
 					}
 				}
@@ -364,7 +402,10 @@ func extractPath(in string) (string, error) {
 	if len(s) > maxPathBytes {
 		return "", &PathError{Path: truncate(s, 64), Reason: fmt.Sprintf("longer than %d bytes", maxPathBytes)}
 	}
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
 		s = s[:i]
 	}
 	rest, isURL := cutScheme(s)
@@ -481,5 +522,8 @@ func splitSegments(s *segments) *PathError {
 }
 
 func isDotSegment(seg string) bool {
+	if seg[0] != '.' && seg[0] != '%' || len(seg) > 6 {
+		return false
+	}
 	return decodedEqual(seg, ".") || decodedEqual(seg, "..")
 }

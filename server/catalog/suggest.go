@@ -71,8 +71,9 @@ func (c *Catalog) unknown(method string, s *segments) error {
 		memo[i] = map[string]float64{}
 	}
 	var ranked []scored
+	var buf distanceBuffers
 	for _, e := range c.suggest.byHead[bestHead] {
-		cost := segmentDistance(req, e.segs, memo)
+		cost := buf.segmentDistance(req, e.segs, memo)
 		if e.op.Method != upper {
 			cost += 0.5
 		}
@@ -94,11 +95,15 @@ func clip(s string) string {
 	return s
 }
 
+// distanceBuffers are the edit-distance rows, reused across templates.
+type distanceBuffers struct {
+	prev, cur [maxSegments + 1]float64
+}
+
 // segmentDistance is the edit distance between the request's segments and
 // a template's; memo caches each request segment's cost per literal.
-func segmentDistance(req, tmpl []string, memo []map[string]float64) float64 {
-	prev := make([]float64, len(tmpl)+1)
-	cur := make([]float64, len(tmpl)+1)
+func (b *distanceBuffers) segmentDistance(req, tmpl []string, memo []map[string]float64) float64 {
+	prev, cur := b.prev[:len(tmpl)+1], b.cur[:len(tmpl)+1]
 	for j := range prev {
 		prev[j] = float64(j)
 	}
@@ -128,9 +133,11 @@ func segmentCost(seg, tmpl string) float64 {
 	return float64(charDistance(seg, tmpl)) / float64(max(len(seg), len(tmpl)))
 }
 
+// charDistance is the Levenshtein distance of two strings of at most
+// maxCompared bytes.
 func charDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	var rows [2][maxCompared + 1]int
+	prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}
