@@ -195,7 +195,11 @@ const (
 
 // Requirement returns what the matched operation needs from a credential
 // kind. APP_TYPE_UNSPECIFIED means a public (OAuth) app.
+// The zero Match (returned with an error) requires nothing it can accept.
 func (m Match) Requirement(app scopeguardv1.AppType) Requirement {
+	if m.Operation == nil {
+		return Requirement{}
+	}
 	switch appIndex(app) {
 	case 1:
 		return Requirement{m.reqs.private}
