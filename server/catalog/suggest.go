@@ -70,9 +70,13 @@ func (c *Catalog) unknown(method string, s *segments) error {
 	for i := range memo {
 		memo[i] = map[string]float64{}
 	}
+	candidates := c.suggest.byHead[bestHead]
+	if n > 1 {
+		candidates = closestSecond(candidates, req[1], memo[1])
+	}
 	var ranked []scored
 	var buf distanceBuffers
-	for _, e := range c.suggest.byHead[bestHead] {
+	for _, e := range candidates {
 		cost := buf.segmentDistance(req, e.segs, memo)
 		if e.op.Method != upper {
 			cost += 0.5
@@ -86,6 +90,35 @@ func (c *Catalog) unknown(method string, s *segments) error {
 		err.Suggestions = append(err.Suggestions, r.text)
 	}
 	return err
+}
+
+// closestSecond narrows a product's templates to those whose second
+// segment (usually the version) is closest to the request's, keeping
+// near-ties so that a typo there still finds its siblings.
+func closestSecond(entries []suggestionEntry, seg string, memo map[string]float64) []suggestionEntry {
+	cost := func(e suggestionEntry) float64 {
+		if len(e.segs) < 2 {
+			return 1
+		}
+		lit := e.segs[1]
+		c, ok := memo[lit]
+		if !ok {
+			c = segmentCost(seg, lit)
+			memo[lit] = c
+		}
+		return c
+	}
+	best := 1.0
+	for _, e := range entries {
+		best = min(best, cost(e))
+	}
+	var out []suggestionEntry
+	for _, e := range entries {
+		if cost(e) <= best+0.34 {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func clip(s string) string {
