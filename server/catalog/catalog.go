@@ -28,15 +28,18 @@ import (
 //go:embed catalog.txt
 var embedded []byte
 
-// Default returns the catalog parsed from the embedded data. It panics if
-// the embedded data is invalid, which the package's tests rule out.
-var Default = sync.OnceValue(func() *Catalog {
+var defaultCatalog = sync.OnceValue(func() *Catalog {
 	c, err := Load()
 	if err != nil {
 		panic(fmt.Sprintf("catalog: embedded data: %v", err))
 	}
 	return c
 })
+
+// Default returns the catalog parsed from the embedded data, loading it on
+// first use and sharing it afterwards. It panics if the embedded data is
+// invalid, which the package's tests rule out.
+func Default() *Catalog { return defaultCatalog() }
 
 // ScopeKind classes a scope as scopes.json does.
 type ScopeKind int
@@ -98,7 +101,8 @@ type Object struct {
 	index int
 }
 
-// Operation is one catalogued endpoint.
+// Operation is one catalogued endpoint. Operations are shared by every
+// caller: treat them, their slices and their maps as read-only.
 type Operation struct {
 	// Method is the HTTP method in upper case.
 	Method string

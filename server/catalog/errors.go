@@ -18,6 +18,7 @@ type UnknownEndpointError struct {
 	Suggestions []string
 }
 
+// Error names the endpoint and the closest known ones.
 func (e *UnknownEndpointError) Error() string {
 	msg := fmt.Sprintf("no known HubSpot endpoint matches %s %s", e.Method, e.Path)
 	if len(e.Suggestions) > 0 {
@@ -32,6 +33,7 @@ type HostError struct {
 	Host string
 }
 
+// Error names the refused host and the accepted ones.
 func (e *HostError) Error() string {
 	return fmt.Sprintf("host %q is not a HubSpot API host (api.hubapi.com, api.hubspot.com or api-<hublet>.hubapi.com)", e.Host)
 }
@@ -45,6 +47,7 @@ type PathError struct {
 	Reason string
 }
 
+// Error says what is wrong with the path.
 func (e *PathError) Error() string {
 	if e.Path == "" {
 		return "unusable path: " + e.Reason
@@ -58,6 +61,7 @@ type MethodError struct {
 	Method string
 }
 
+// Error names the unsupported method.
 func (e *MethodError) Error() string {
 	return fmt.Sprintf("unsupported HTTP method %q (want GET, POST, PUT, PATCH, DELETE or HEAD)", e.Method)
 }

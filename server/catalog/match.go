@@ -414,6 +414,14 @@ func extractPath(in string) (string, error) {
 	}
 	rest, isURL := cutScheme(s)
 	if !isURL {
+		if schemeless, ok := strings.CutPrefix(s, "//"); ok {
+			// "//api.hubapi.com/crm/..." is a scheme-relative URL;
+			// "//crm/v3/..." a path with a doubled slash.
+			first, _, _ := strings.Cut(strings.TrimLeft(schemeless, "/"), "/")
+			if strings.Contains(first, ".") && !strings.HasPrefix(schemeless, "/") {
+				return extractPath("https://" + schemeless)
+			}
+		}
 		if strings.HasPrefix(s, "/") {
 			return s, nil
 		}

@@ -27,6 +27,7 @@ func TestMatch(t *testing.T) {
 		{"EU data-centre host", "GET", "https://api-eu1.hubapi.com/crm/v3/objects/contacts/1", "GET", "/crm/v3/objects/contacts/{contactId}", "contacts", ObjectStandard},
 		{"host in upper case with port", "GET", "HTTPS://API.HUBAPI.COM:443/crm/v3/objects/contacts", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
 		{"host without scheme", "GET", "api.hubapi.com/crm/v3/objects/contacts", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
+		{"scheme-relative URL", "GET", "//api.hubapi.com/crm/v3/objects/contacts", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
 		{"missing leading slash", "GET", "crm/v3/objects/contacts", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
 		{"fragment ignored", "GET", "/crm/v3/objects/contacts#top", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
 		{"trailing slash", "GET", "/crm/v3/objects/contacts/", "GET", "/crm/v3/objects/contacts", "contacts", ObjectStandard},
@@ -79,6 +80,12 @@ func TestMatchErrors(t *testing.T) {
 			var he *HostError
 			if !errors.As(err, &he) || he.Host != "example.com" {
 				t.Errorf("got %v, want HostError for example.com", err)
+			}
+		}},
+		{"scheme-relative URL on another host", "GET", "//example.com/crm/v3/objects/contacts", func(t *testing.T, err error) {
+			var he *HostError
+			if !errors.As(err, &he) {
+				t.Errorf("got %v, want HostError", err)
 			}
 		}},
 		{"look-alike host", "GET", "https://api.hubapi.com.evil.io/crm/v3/objects/contacts", func(t *testing.T, err error) {
