@@ -57,6 +57,7 @@ const (
 
 // Scope is one scope name with the facts the catalog keeps about it.
 type Scope struct {
+	// Name is the scope as HubSpot spells it.
 	Name string
 	// Kind is "coarse", "granular" or "sensitive" as in scopes.json.
 	Kind string
@@ -96,10 +97,15 @@ type Requirement struct {
 
 // ObjectRequirement is one row of a per-object requirement table.
 type ObjectRequirement struct {
+	// Profile is one of the Profile constants.
 	Profile string
-	Object  string
-	Kind    string
-	OAuth   Requirement
+	// Object is the canonical object name.
+	Object string
+	// Kind is KindRead or KindWrite.
+	Kind string
+	// OAuth is the requirement for public (OAuth) apps.
+	OAuth Requirement
+	// Private is the requirement for private apps and static tokens.
 	Private Requirement
 	// Inferred marks rows with no direct source fact for this profile;
 	// they fall back to the object's record scopes.
@@ -108,12 +114,16 @@ type ObjectRequirement struct {
 
 // Operation is one endpoint.
 type Operation struct {
-	Method   string
+	// Method is the HTTP method in upper case.
+	Method string
+	// Template is the path template clients send, parameters in braces.
 	Template string
 	// Aliases are other path templates clients send for the same
 	// endpoint (e.g. the SDKs' version-first form).
 	Aliases []string
-	API     string
+	// API is HubSpot's API name, or "Legacy/<family>" for overlay entries.
+	API string
+	// Version is the path's version segment.
 	Version string
 
 	// Profile and Kind select the per-object requirement table of an
@@ -134,11 +144,15 @@ type Operation struct {
 	// object table. Developer is used by both.
 	OAuth, Private, Developer Requirement
 
-	Deprecated   bool
-	SunsetDate   string
-	SunsetURL    string
+	// Deprecated is true when HubSpot marks the operation deprecated.
+	Deprecated bool
+	// SunsetDate (YYYY-MM-DD) is when support ends; SunsetURL cites it.
+	SunsetDate string
+	SunsetURL  string
+	// ProductTiers maps a hub to the lowest tier any spec lists.
 	ProductTiers map[string]string
-	TierNotes    []string
+	// TierNotes are short account or feature requirements.
+	TierNotes []string
 	// Inferred marks requirements filled from another version of the
 	// same endpoint because this version's spec lists none.
 	Inferred bool
@@ -148,10 +162,14 @@ type Operation struct {
 
 // File is a whole catalog.
 type File struct {
-	Scopes             []Scope
-	Objects            []Object
+	// Scopes are every scope name the catalog knows.
+	Scopes []Scope
+	// Objects are the CRM object types.
+	Objects []Object
+	// ObjectRequirements are the per-object requirement tables.
 	ObjectRequirements []ObjectRequirement
-	Operations         []Operation
+	// Operations are the endpoints.
+	Operations []Operation
 }
 
 // Header is the comment written at the top of every catalog file.
