@@ -643,6 +643,13 @@ func (g *generator) chooseAPI(gr *group) string {
 	if gr.ov != nil && !gr.ov.Correction {
 		return "Legacy/" + gr.ov.Family
 	}
+	// A path whose object type is a parameter right after "objects" (and
+	// a date version) is the generic objects API, whichever per-object or
+	// feature specs (forecasts, price books) also list it.
+	if segs := strings.Split(strings.TrimPrefix(gr.template(), "/"), "/"); gr.object == "" && gr.objSeg >= 2 &&
+		slices.Contains(segs[gr.objSeg-2:gr.objSeg], "objects") && segs[0] == "crm" && !slices.Contains(segs, "associations") {
+		return "CRM/Objects"
+	}
 	counts := map[string]int{}
 	for _, s := range gr.srcs {
 		counts[s.API]++
