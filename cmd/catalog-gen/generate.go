@@ -44,7 +44,6 @@ type tableKey struct{ profile, object, kind string }
 
 type tableRow struct {
 	oauth, private alternatives
-	fixed          bool // an overlay correction contributed
 }
 
 // group is every source record of one endpoint: one method and one path
@@ -428,23 +427,18 @@ func (g *generator) objectRequirements() []catalogfile.ObjectRequirement {
 	for _, fix := range g.ov.ObjectCorrections {
 		k := tableKey{fix.Profile, fix.Object, fix.Kind}
 		g.addToTable(k, fix.Add, mapV2(fix.Add))
-		g.table[k].fixed = true
 	}
 	var rows []catalogfile.ObjectRequirement
 	for _, name := range slices.Sorted(maps.Keys(g.objects)) {
 		for _, kind := range []string{catalogfile.KindRead, catalogfile.KindWrite} {
-			records := g.finishRow(g.table[tableKey{catalogfile.ProfileRecords, name, kind}])
+			recOAuth, recPrivate := g.finishRow(g.table[tableKey{catalogfile.ProfileRecords, name, kind}])
 			for _, p := range profiles {
 				row := catalogfile.ObjectRequirement{Profile: p, Object: name, Kind: kind}
-				oauth, private := g.finishRow(g.table[tableKey{p, name, kind}]), alternatives(nil)
+				oauth, private := g.finishRow(g.table[tableKey{p, name, kind}])
 				if len(oauth) == 0 && p != catalogfile.ProfileRecords {
-					oauth, row.Inferred = records, true
+					oauth, private, row.Inferred = recOAuth, recPrivate, true
 					g.stats["object rows inferred from record scopes"]++
 				}
-				if t := g.table[tableKey{p, name, kind}]; t != nil && !row.Inferred {
-					private = t.private
-				}
-				private = g.normalize(append(private, mapV2(oauth)...))
 				row.OAuth, row.Private = requirement(oauth), requirement(private)
 				if len(oauth) == 0 {
 					row.OAuth = catalogfile.Requirement{Accepted: true, Unknown: true}
@@ -461,11 +455,14 @@ func (g *generator) objectRequirements() []catalogfile.ObjectRequirement {
 	return rows
 }
 
-func (g *generator) finishRow(row *tableRow) alternatives {
+// finishRow normalises a table row; the private list always includes the
+// OAuth list in private spelling.
+func (g *generator) finishRow(row *tableRow) (oauth, private alternatives) {
 	if row == nil {
-		return nil
+		return nil, nil
 	}
-	return g.normalize(row.oauth)
+	oauth = g.normalize(row.oauth)
+	return oauth, g.normalize(append(slices.Clone(row.private), mapV2(oauth)...))
 }
 
 func requirement(alts alternatives) catalogfile.Requirement {
