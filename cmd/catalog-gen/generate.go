@@ -288,8 +288,21 @@ func objectParamIndex(template string) int {
 	return -1
 }
 
+// template is the group's primary template: one ending in a path
+// parameter ({path}, {folderPath}) if any, since it also matches nested
+// paths, then the lexically smallest.
 func (gr *group) template() string {
-	return slices.Min(slices.Collect(maps.Keys(gr.templates)))
+	return slices.MinFunc(slices.Collect(maps.Keys(gr.templates)), func(a, b string) int {
+		return cmp.Or(-cmp.Compare(endsInPathParam(a), endsInPathParam(b)), strings.Compare(a, b))
+	})
+}
+
+func endsInPathParam(t string) int {
+	last := t[strings.LastIndex(t, "/")+1:]
+	if last == "{path}" || strings.HasSuffix(last, "Path}") {
+		return 1
+	}
+	return 0
 }
 
 // classify decides whether a group is object-resolved, and binds it.

@@ -50,6 +50,7 @@ func TestMatch(t *testing.T) {
 		{"SDK version-first form", "GET", "/cms/v3/audit-logs", "GET", "/cms/v3/audit-logs", "", ObjectNone},
 		{"spec version-after form", "GET", "/cms/audit-logs/v3", "GET", "/cms/v3/audit-logs", "", ObjectNone},
 		{"rest parameter swallows a file path", "GET", "/files/v3/files/stat/a/b/c.png", "GET", "/files/v3/files/stat/{path}", "", ObjectNone},
+		{"folder path with slashes", "GET", "/files/v3/folders/a/b", "GET", "/files/v3/folders/{folderPath}", "", ObjectNone},
 		{"plain operation", "GET", "/crm/v3/owners", "GET", "/crm/v3/owners", "", ObjectNone},
 	}
 	for _, tt := range tests {
