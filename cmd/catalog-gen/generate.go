@@ -540,7 +540,7 @@ func (g *generator) build() (*catalogfile.File, error) {
 				oauth, private, developer, gap = g.overlayRequirement(gr.ov)
 			}
 			op.OAuth, op.Private = oauth, private
-			if developer {
+			if developer || g.developerKeyRule(op.Template) {
 				op.Developer = noScopes
 			}
 			if gap {
@@ -571,6 +571,17 @@ func (g *generator) build() (*catalogfile.File, error) {
 	f.Objects = g.objectLines()
 	f.Scopes = g.scopeLines(f)
 	return f, nil
+}
+
+// developerKeyRule reports whether the overlay says a path also accepts a
+// developer API key.
+func (g *generator) developerKeyRule(template string) bool {
+	for _, r := range g.ov.DeveloperKeys {
+		if strings.HasPrefix(template, r.PathPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // overlayRequirement is the requirement an overlay entry states directly.

@@ -52,6 +52,11 @@ func TestEveryOverlayEntryCitesItsSource(t *testing.T) {
 			t.Errorf("note %q has no source URL", n.Note)
 		}
 	}
+	for _, r := range ov.DeveloperKeys {
+		if !isURL(r.Source) || r.Why == "" {
+			t.Errorf("developer-key rule %s needs a source and a reason", r.PathPrefix)
+		}
+	}
 	for _, fix := range ov.ObjectCorrections {
 		if !isURL(fix.Source) || fix.Why == "" {
 			t.Errorf("correction of %s %s needs a source and a reason", fix.Object, fix.Kind)

@@ -51,6 +51,7 @@ type overlay struct {
 	VersionFirstSource  string             `json:"versionFirstSource"`
 	Sunsets             []overlaySunset    `json:"sunsets"`
 	APINotes            []overlayAPINote   `json:"apiNotes"`
+	DeveloperKeys       []overlayDevKey    `json:"developerKeys"`
 	ObjectCorrections   []overlayObjectFix `json:"objectCorrections"`
 	Operations          []overlayOperation `json:"operations"`
 }
@@ -85,6 +86,14 @@ type overlayAPINote struct {
 	PathContains string `json:"pathContains"`
 	Note         string `json:"note"`
 	Source       string `json:"source"`
+}
+
+// overlayDevKey says that the operations under a path prefix also accept
+// a developer API key, which the spec does not list.
+type overlayDevKey struct {
+	PathPrefix string `json:"pathPrefix"`
+	Source     string `json:"source"`
+	Why        string `json:"why"`
 }
 
 type overlayObjectFix struct {
