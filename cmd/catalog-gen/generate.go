@@ -298,8 +298,7 @@ func (gr *group) template() string {
 }
 
 func endsInPathParam(t string) int {
-	last := t[strings.LastIndex(t, "/")+1:]
-	if last == "{path}" || strings.HasSuffix(last, "Path}") {
+	if catalogfile.IsPathParam(t[strings.LastIndex(t, "/")+1:]) {
 		return 1
 	}
 	return 0

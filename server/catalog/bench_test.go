@@ -3,6 +3,8 @@ package catalog
 import (
 	"strings"
 	"testing"
+
+	"github.com/eshopman/scopeguard/server/catalog/catalogfile"
 )
 
 // benchPath is one concrete request of the benchmark set.
@@ -48,7 +50,7 @@ func newLinearIndex(c *Catalog) *linearIndex {
 	l := &linearIndex{}
 	add := func(op *Operation, tmpl string) {
 		segs := strings.Split(strings.Trim(tmpl, "/"), "/")
-		rest := isRestParam(segs[len(segs)-1])
+		rest := catalogfile.IsPathParam(segs[len(segs)-1])
 		l.entries = append(l.entries, linearEntry{op, segs, rest})
 	}
 	for _, op := range c.Operations() {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog/catalogfile"
 )
 
 // Limits on matcher input. A path longer than maxPathBytes or with more
@@ -104,7 +105,7 @@ func (c *Catalog) insert(template string, op *Operation) {
 	n := c.root
 	for i, s := range segs {
 		param := strings.HasPrefix(s, "{")
-		if param && i == len(segs)-1 && isRestParam(s) {
+		if param && i == len(segs)-1 && catalogfile.IsPathParam(s) {
 			if n.rest == nil {
 				n.rest = &node{}
 			}
@@ -117,12 +118,6 @@ func (c *Catalog) insert(template string, op *Operation) {
 	if n.ops[m] == nil {
 		n.ops[m] = op
 	}
-}
-
-// isRestParam reports whether a trailing parameter holds a slash-separated
-// path (file and folder paths, source-code paths).
-func isRestParam(s string) bool {
-	return s == "{path}" || strings.HasSuffix(s, "Path}")
 }
 
 // index inserts every primary template, then every alias: the spec's
