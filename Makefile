@@ -24,7 +24,7 @@ build: ## Build bin/scopeguard.
 	go build -o $(BIN)/scopeguard ./cmd/scopeguard
 
 .PHONY: check
-check: lint checkgenerate test e2e ## Everything CI runs: lint, generated-code check, race tests, end-to-end.
+check: lint checkgenerate checkcatalog test e2e ## Everything CI runs: lint, generated-code and catalog checks, race tests, end-to-end.
 
 .PHONY: generate
 generate: ## Regenerate gen/ from proto/.
@@ -40,6 +40,15 @@ protovalidate-proto: ## Re-export buf/validate/validate.proto from the pinned pr
 checkgenerate: generate ## Fail if regenerating changes anything.
 	@if [ -n "$$(git status --porcelain -- gen proto third_party)" ]; then \
 		echo "generated code is stale; run make generate and commit:"; git status --porcelain -- gen proto third_party; exit 1; fi
+
+.PHONY: catalog
+catalog: ## Regenerate server/catalog/catalog.txt from ../shared/hubspot and the overlay.
+	go run ./cmd/catalog-gen
+
+.PHONY: checkcatalog
+checkcatalog: ## Fail if regenerating the catalog would change it (skipped without ../shared/hubspot).
+	@if [ -f ../shared/hubspot/catalog-source.json ]; then go run ./cmd/catalog-gen -check; \
+	else echo "checkcatalog: ../shared/hubspot absent, skipped"; fi
 
 .PHONY: lint
 lint: $(LINTER) ## go vet, gofmt, golangci-lint, buf lint and buf format.
