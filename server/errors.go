@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
 	"github.com/eshopman/scopeguard/server/hubspot"
 )
 
@@ -216,4 +217,26 @@ func withCorrelation(md map[string]string, r hubspot.Rejection) map[string]strin
 		md["correlation_id"] = r.CorrelationID
 	}
 	return md
+}
+
+// endpointErrors refuses a request whose endpoints the matcher cannot use:
+// InvalidArgument with a BadRequest violation per field, reason
+// UNSUPPORTED_HOST when a URL names a foreign host, else INVALID_REQUEST.
+func endpointErrors(ctx context.Context, bad []*endpointError) error {
+	br := &errdetails.BadRequest{}
+	reason := scopeguardv1.ErrorReason_INVALID_REQUEST
+	metadata := map[string]string{"violations": strconv.Itoa(len(bad))}
+	for _, e := range bad {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: e.field, Description: e.err.Error()})
+		var host *catalog.HostError
+		if errors.As(e.err, &host) && reason != scopeguardv1.ErrorReason_UNSUPPORTED_HOST {
+			reason = scopeguardv1.ErrorReason_UNSUPPORTED_HOST
+			metadata = map[string]string{"host": host.Host, "field": e.field}
+		}
+	}
+	msg := "invalid request: " + bad[0].field + ": " + bad[0].err.Error()
+	if len(bad) > 1 {
+		msg += " (and " + strconv.Itoa(len(bad)-1) + " more; see the BadRequest detail)"
+	}
+	return statusError(ctx, codes.InvalidArgument, reason, msg, metadata, br)
 }

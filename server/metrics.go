@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/tokens"
 )
@@ -21,6 +22,7 @@ type Metrics struct {
 	grpc     *grpcprom.ServerMetrics
 
 	decisions            *prometheus.CounterVec
+	decisionsByVerdict   map[scopeguardv1.Verdict]prometheus.Counter
 	explanations         *prometheus.CounterVec
 	catalogDisagreements *prometheus.CounterVec
 	upstreamCalls        *prometheus.CounterVec
@@ -66,12 +68,33 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
 	)
+	// Resolved once: a label lookup per decision would cost more than the
+	// catalog match it counts.
+	m.decisionsByVerdict = map[scopeguardv1.Verdict]prometheus.Counter{}
+	for v := range scopeguardv1.Verdict_name {
+		verdict := scopeguardv1.Verdict(v)
+		if verdict != scopeguardv1.Verdict_VERDICT_UNSPECIFIED {
+			m.decisionsByVerdict[verdict] = m.decisions.WithLabelValues(verdict.String())
+		}
+	}
 	return m
 }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// countDecision counts one endpoint decision.
+func (m *Metrics) countDecision(v scopeguardv1.Verdict) {
+	if c, ok := m.decisionsByVerdict[v]; ok {
+		c.Inc()
+	}
+}
+
+// countIntrospection is the Introspector's OnIntrospect hook.
+func (m *Metrics) countIntrospection(source tokens.Source, _ error) {
+	m.countCacheLookup("introspection", source)
 }
 
 // countHubSpotCall is the HubSpot client's OnCall hook.

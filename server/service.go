@@ -6,6 +6,7 @@ import (
 	"time"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/tokens"
 )
@@ -14,18 +15,26 @@ import (
 type Service struct {
 	scopeguardv1.UnimplementedScopeGuardServiceServer
 
-	refresher *tokens.Refresher
-	apps      *tokens.Apps
-	metrics   *Metrics
-	log       *slog.Logger
-	now       func() time.Time
+	catalog      *catalog.Catalog
+	decider      *decider
+	refresher    *tokens.Refresher
+	introspector *tokens.Introspector
+	apps         *tokens.Apps
+	metrics      *Metrics
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // Deps are the service's collaborators. BuildService assembles them from a
 // Config; tests assemble their own.
 type Deps struct {
+	// Catalog is the endpoint-to-scope catalog.
+	Catalog *catalog.Catalog
 	// Refresher exchanges refresh tokens (RefreshToken).
 	Refresher *tokens.Refresher
+	// Introspector reads access tokens' scopes (CheckScopes and
+	// ExplainError by token).
+	Introspector *tokens.Introspector
 	// Apps are the configured OAuth apps; nil means none.
 	Apps *tokens.Apps
 	// Metrics receives the service's counters.
@@ -42,16 +51,20 @@ func NewService(d Deps) *Service {
 		d.Now = time.Now
 	}
 	return &Service{
-		refresher: d.Refresher,
-		apps:      d.Apps,
-		metrics:   d.Metrics,
-		log:       d.Log,
-		now:       d.Now,
+		catalog:      d.Catalog,
+		decider:      &decider{catalog: d.Catalog, now: d.Now},
+		refresher:    d.Refresher,
+		introspector: d.Introspector,
+		apps:         d.Apps,
+		metrics:      d.Metrics,
+		log:          d.Log,
+		now:          d.Now,
 	}
 }
 
-// BuildService assembles the production service from cfg: the HubSpot
-// client, the token caches and the apps file, all reporting to metrics.
+// BuildService assembles the production service from cfg: the embedded
+// catalog, the HubSpot client, the token caches and the apps file, all
+// reporting to metrics.
 func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, error) {
 	version, err := hubspot.ParseOAuthVersion(cfg.HubSpotOAuthVersion)
 	if err != nil {
@@ -74,14 +87,25 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		}
 		log.Info("loaded apps", slog.Any("apps", apps))
 	}
-	refresher, err := tokens.NewRefresher(tokens.RefresherOptions{
-		Client: client,
-		Skew:   cfg.RefreshSkew,
-		Hooks:  tokens.Hooks{OnRefresh: metrics.countRefresh},
-		Logger: log,
-	})
+	hooks := tokens.Hooks{OnRefresh: metrics.countRefresh, OnIntrospect: metrics.countIntrospection}
+	refresher, err := tokens.NewRefresher(tokens.RefresherOptions{Client: client, Skew: cfg.RefreshSkew, Hooks: hooks, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return NewService(Deps{Refresher: refresher, Apps: apps, Metrics: metrics, Log: log}), nil
+	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks})
+	if err != nil {
+		return nil, err
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, fmt.Errorf("embedded catalog: %w", err)
+	}
+	return NewService(Deps{
+		Catalog:      cat,
+		Refresher:    refresher,
+		Introspector: introspector,
+		Apps:         apps,
+		Metrics:      metrics,
+		Log:          log,
+	}), nil
 }

@@ -183,6 +183,7 @@ func BenchmarkMatchEvaluateTypical(b *testing.B) {
 	}
 }
 
+// BenchmarkMatchUnknown measures a miss and its suggestions.
 func BenchmarkMatchUnknown(b *testing.B) {
 	c := Default()
 	for _, p := range []struct{ name, path string }{
@@ -195,6 +196,7 @@ func BenchmarkMatchUnknown(b *testing.B) {
 				if _, err := c.Match("GET", p.path); err == nil {
 					b.Fatal("matched")
 				}
+				c.Suggest("GET", p.path)
 			}
 		})
 	}

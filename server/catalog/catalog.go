@@ -117,8 +117,9 @@ type Operation struct {
 	Version string
 	// Deprecated is true when HubSpot marks the operation deprecated.
 	Deprecated bool
-	// SunsetDate (YYYY-MM-DD) is when HubSpot stops supporting the
-	// operation or its version; empty when none is announced.
+	// SunsetDate (YYYY-MM-DD, or YYYY-MM when HubSpot announced only the
+	// month) is when HubSpot stops supporting the operation or its
+	// version; empty when none is announced.
 	SunsetDate string
 	// SunsetURL is the changelog announcing SunsetDate.
 	SunsetURL string

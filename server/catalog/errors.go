@@ -6,25 +6,18 @@ import (
 )
 
 // UnknownEndpointError means no catalogued operation matches the method and
-// path. Suggestions are the closest known "METHOD /template" forms, closest
-// first.
+// path. Catalog.Suggest names the closest known ones.
 type UnknownEndpointError struct {
-	// Method is the method as requested (upper-cased).
+	// Method is the method as requested (upper-cased; HEAD reads as GET).
 	Method string
 	// Path is the requested path without query, fragment or host, with
 	// token-like segments replaced by {redacted}.
 	Path string
-	// Suggestions are the closest known operations, closest first.
-	Suggestions []string
 }
 
-// Error names the endpoint and the closest known ones.
+// Error names the endpoint.
 func (e *UnknownEndpointError) Error() string {
-	msg := fmt.Sprintf("no known HubSpot endpoint matches %s %s", e.Method, e.Path)
-	if len(e.Suggestions) > 0 {
-		msg += "; closest: " + strings.Join(e.Suggestions, ", ")
-	}
-	return msg
+	return fmt.Sprintf("no known HubSpot endpoint matches %s %s", e.Method, e.Path)
 }
 
 // HostError means a full URL names a host that is not a HubSpot API host.

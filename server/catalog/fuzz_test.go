@@ -52,6 +52,7 @@ func FuzzMatch(f *testing.F) {
 					t.Fatalf("error %q repeats a credential-like segment", err)
 				}
 			}
+			c.Suggest(method, path)
 		}
 	})
 }

@@ -239,7 +239,33 @@ func (c *Catalog) Match(method, pathOrURL string) (Match, error) {
 			return c.resolve(op, &segs), nil
 		}
 	}
-	return Match{}, c.unknown(method, &segs)
+	return Match{}, &UnknownEndpointError{Method: canonicalMethod(method), Path: redactPath(segs.display())}
+}
+
+// Suggest returns the catalogued operations closest to a method and path
+// (or URL) that Match did not find, as "METHOD /template" strings, closest
+// first; nil when the input is unusable. It costs far more than Match (up
+// to about a millisecond), so callers bound how often they ask.
+func (c *Catalog) Suggest(method, pathOrURL string) []string {
+	path, err := extractPath(pathOrURL)
+	if err != nil {
+		return nil
+	}
+	var segs segments
+	segs.path = path
+	if splitSegments(&segs) != nil {
+		return nil
+	}
+	return c.suggestions(canonicalMethod(method), &segs)
+}
+
+// canonicalMethod upper-cases a method and reads HEAD as GET, as Match does.
+func canonicalMethod(method string) string {
+	upper := strings.ToUpper(method)
+	if upper == "HEAD" {
+		return "GET"
+	}
+	return upper
 }
 
 // walk descends the trie depth first, literals before parameters.

@@ -37,24 +37,32 @@ func newSuggestionIndex(ops []*Operation) *suggestionIndex {
 	return idx
 }
 
-// unknown builds the error for a path no operation matches. Suggestions
-// come from the product (first segment) closest to the request's, ranked
-// by a segment-level edit distance (a parameter matches any segment;
-// literals cost their normalised character distance) plus a small penalty
-// for a different method. Work is bounded by maxSegments and maxCompared.
-func (c *Catalog) unknown(method string, s *segments) error {
+// display is the path as Match saw it: its segments (each clipped to
+// maxCompared characters, at most maxSegments of them) joined by slashes.
+func (s *segments) display() string {
+	return "/" + strings.Join(s.clipped(), "/")
+}
+
+func (s *segments) clipped() []string {
 	n := min(s.n, maxSegments)
 	req := make([]string, n)
 	for i := range n {
 		req[i] = clip(s.seg(i))
 	}
-	upper := strings.ToUpper(method)
-	if upper == "HEAD" {
-		upper = "GET"
-	}
-	err := &UnknownEndpointError{Method: upper, Path: redactPath("/" + strings.Join(req, "/"))}
+	return req
+}
+
+// suggestions ranks the templates closest to a path no operation matches.
+// They come from the product (first segment) closest to the request's,
+// ranked by a segment-level edit distance (a parameter matches any
+// segment; literals cost their normalised character distance) plus a small
+// penalty for a different method. Work is bounded by maxSegments and
+// maxCompared.
+func (c *Catalog) suggestions(upper string, s *segments) []string {
+	req := s.clipped()
+	n := len(req)
 	if n == 0 {
-		return err
+		return nil
 	}
 	bestHead, bestCost := "", 2.0
 	for _, head := range c.suggest.firsts {
@@ -86,10 +94,11 @@ func (c *Catalog) unknown(method string, s *segments) error {
 	slices.SortFunc(ranked, func(a, b scored) int {
 		return cmp.Or(cmp.Compare(a.cost, b.cost), strings.Compare(a.text, b.text))
 	})
+	suggestions := make([]string, 0, min(maxSuggestions, len(ranked)))
 	for _, r := range ranked[:min(maxSuggestions, len(ranked))] {
-		err.Suggestions = append(err.Suggestions, r.text)
+		suggestions = append(suggestions, r.text)
 	}
-	return err
+	return suggestions
 }
 
 // closestSecond narrows a product's templates to those whose second

@@ -76,8 +76,7 @@ func (k CredentialKind) String() string {
 }
 
 // CredentialType maps the kind onto the API's enum; kinds the API has no value
-// for (empty, unknown, refresh token, Bearer-prefixed) map to
-// CREDENTIAL_TYPE_UNSPECIFIED.
+// for (empty, unknown, Bearer-prefixed) map to CREDENTIAL_TYPE_UNSPECIFIED.
 func (k CredentialKind) CredentialType() scopeguardv1.CredentialType {
 	switch k {
 	case CredentialOAuthAccessToken:
@@ -88,6 +87,8 @@ func (k CredentialKind) CredentialType() scopeguardv1.CredentialType {
 		return scopeguardv1.CredentialType_CREDENTIAL_TYPE_DEVELOPER_API_KEY
 	case CredentialPersonalAccessKey:
 		return scopeguardv1.CredentialType_CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY
+	case CredentialRefreshToken:
+		return scopeguardv1.CredentialType_CREDENTIAL_TYPE_REFRESH_TOKEN
 	default:
 		return scopeguardv1.CredentialType_CREDENTIAL_TYPE_UNSPECIFIED
 	}

@@ -73,7 +73,7 @@ func TestCredentialKindMapping(t *testing.T) {
 		{hubspot.CredentialPrivateAppToken, "private_app_token", scopeguardv1.CredentialType_CREDENTIAL_TYPE_PRIVATE_APP_TOKEN, true},
 		{hubspot.CredentialDeveloperAPIKey, "developer_api_key", scopeguardv1.CredentialType_CREDENTIAL_TYPE_DEVELOPER_API_KEY, false},
 		{hubspot.CredentialPersonalAccessKey, "personal_access_key", scopeguardv1.CredentialType_CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY, false},
-		{hubspot.CredentialRefreshToken, "refresh_token", scopeguardv1.CredentialType_CREDENTIAL_TYPE_UNSPECIFIED, false},
+		{hubspot.CredentialRefreshToken, "refresh_token", scopeguardv1.CredentialType_CREDENTIAL_TYPE_REFRESH_TOKEN, false},
 		{hubspot.CredentialBearerPrefixed, "bearer_prefixed", scopeguardv1.CredentialType_CREDENTIAL_TYPE_UNSPECIFIED, false},
 	}
 	for _, tt := range tests {

@@ -357,8 +357,9 @@ type Operation struct {
 	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
 	// deprecated is true when HubSpot marks the operation deprecated.
 	Deprecated bool `protobuf:"varint,5,opt,name=deprecated,proto3" json:"deprecated,omitempty"`
-	// sunset_date is the ISO date (YYYY-MM-DD) after which HubSpot stops
-	// serving this operation or its API version; empty when none is announced.
+	// sunset_date is when HubSpot stops supporting this operation or its API
+	// version: an ISO date (YYYY-MM-DD), or YYYY-MM when HubSpot announced only
+	// the month; empty when none is announced.
 	SunsetDate string `protobuf:"bytes,6,opt,name=sunset_date,json=sunsetDate,proto3" json:"sunset_date,omitempty"`
 	// sunset_url is the HubSpot changelog announcing the sunset; empty when
 	// sunset_date is empty.

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"slices"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
+	"github.com/eshopman/scopeguard/server/hubspot"
+)
+
+// CheckScopes decides, endpoint by endpoint, whether the granted scopes (or
+// the scopes of an access token, introspected once and cached) allow the
+// call. Missing scopes and unknown endpoints are answers, not errors.
+func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	resp := &scopeguardv1.CheckScopesResponse{}
+	app := req.GetAppType()
+	var grants catalog.Grants
+	if token := req.GetAccessToken(); token != "" {
+		info, err := s.introspect(ctx, req.GetApp(), token)
+		if err != nil {
+			return nil, toStatus(ctx, err)
+		}
+		resp.Token = tokenInfo(info, token)
+		if app == scopeguardv1.AppType_APP_TYPE_UNSPECIFIED {
+			app = appTypeOf(info.Credential)
+		}
+		grants = s.catalog.NewGrants(info.Scopes...)
+	} else {
+		grants = s.catalog.NewGrants(req.GetGrantedScopes()...)
+	}
+	resp.GrantedScopes = grants.Scopes()
+	resp.UnknownScopes = grants.Unknown()
+
+	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
+	if len(bad) > 0 {
+		return nil, endpointErrors(ctx, bad)
+	}
+	resp.Decisions = b.decisions
+	resp.Allowed = true
+	for _, d := range b.decisions {
+		if resp.Token != nil && !resp.Token.GetActive() {
+			markInactive(d, resp.Token.GetInactiveReason())
+		}
+		switch d.GetVerdict() {
+		case scopeguardv1.Verdict_VERDICT_ALLOWED, scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED:
+		default:
+			resp.Allowed = false
+		}
+		resp.MissingScopes = append(resp.MissingScopes, d.GetMissingScopes()...)
+		s.metrics.countDecision(d.GetVerdict())
+	}
+	if len(resp.MissingScopes) > 1 {
+		slices.Sort(resp.MissingScopes)
+		resp.MissingScopes = slices.Compact(resp.MissingScopes)
+	}
+	return resp, nil
+}
+
+// markInactive turns a decision for an expired or revoked token into
+// VERDICT_TOKEN_INACTIVE, keeping what the endpoint would need.
+func markInactive(d *scopeguardv1.EndpointDecision, reason string) {
+	if d.GetVerdict() == scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT {
+		return
+	}
+	d.Verdict = scopeguardv1.Verdict_VERDICT_TOKEN_INACTIVE
+	d.SatisfiedBy = nil
+	d.MissingScopes = nil
+	d.Explanation = "The access token is " + reason + ", so no call can succeed with it whatever its scopes; " +
+		"get a fresh one (ScopeGuardService.RefreshToken for OAuth apps, the app's settings for private apps)."
+}
+
+// introspect asks HubSpot (or the cache) about an access token, with the
+// named app's credentials, else the only configured app's, else none (enough
+// for private-app tokens and OAuth v1).
+func (s *Service) introspect(ctx context.Context, appName, token string) (*hubspot.TokenInfo, error) {
+	var creds hubspot.AppCredentials
+	if appName != "" {
+		app, ok := s.apps.Lookup(appName)
+		if !ok {
+			return nil, &unknownAppError{name: appName}
+		}
+		creds = app.AppCredentials
+	} else if app, ok := s.apps.Only(); ok {
+		creds = app.AppCredentials
+	}
+	return s.introspector.Introspect(ctx, creds, hubspot.Secret(token))
+}
+
+// tokenInfo is the API's view of an introspection answer; the token itself
+// is only ever shown as its fingerprint.
+func tokenInfo(info *hubspot.TokenInfo, token string) *scopeguardv1.TokenInfo {
+	t := &scopeguardv1.TokenInfo{
+		Active:         info.Active,
+		CredentialType: info.Credential.CredentialType(),
+		HubId:          info.HubID,
+		AppId:          info.AppID,
+		User:           info.User,
+		UserId:         info.UserID,
+		HubDomain:      info.HubDomain,
+		Scopes:         info.Scopes,
+		Fingerprint:    hubspot.Secret(token).Fingerprint(),
+		InactiveReason: string(info.InactiveReason),
+	}
+	if !info.ExpiresAt.IsZero() {
+		t.ExpiresAt = timestamppb.New(info.ExpiresAt)
+	}
+	return t
+}
+
+// appTypeOf is the app type a credential implies.
+func appTypeOf(kind hubspot.CredentialKind) scopeguardv1.AppType {
+	switch kind {
+	case hubspot.CredentialPrivateAppToken:
+		return scopeguardv1.AppType_APP_TYPE_PRIVATE
+	case hubspot.CredentialDeveloperAPIKey:
+		return scopeguardv1.AppType_APP_TYPE_DEVELOPER
+	default:
+		return scopeguardv1.AppType_APP_TYPE_PUBLIC
+	}
+}

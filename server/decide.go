@@ -1,0 +1,274 @@
+package server
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
+)
+
+// decider turns catalog matches into EndpointDecision messages. The parts
+// of a decision that depend only on the matched operation, its object type
+// and the app type (the Operation message, the alternatives, the notices)
+// are built once and shared by every response: protobuf messages are safe
+// to marshal concurrently as long as nobody mutates them, and nobody does.
+type decider struct {
+	catalog *catalog.Catalog
+	now     func() time.Time
+	parts   sync.Map // partsKey -> *decisionParts
+}
+
+type partsKey struct {
+	op     *catalog.Operation
+	object string
+	app    scopeguardv1.AppType
+}
+
+// decisionParts are the request-independent parts of a decision.
+type decisionParts struct {
+	operation    *scopeguardv1.Operation
+	alternatives []*scopeguardv1.ScopeSet
+	notices      []string
+	label        string // "GET /crm/v3/objects/{objectType}" for explanations
+}
+
+// endpointError is an endpoint the matcher cannot use at all: a URL on a
+// foreign host, a malformed path, an unsupported method. It becomes
+// InvalidArgument naming the request field.
+type endpointError struct {
+	field string
+	err   error
+}
+
+// suggestedPerRequest bounds how many unknown endpoints of one request get
+// suggestions: each costs up to a millisecond, and a request may carry a
+// thousand endpoints.
+const suggestedPerRequest = 8
+
+// matched is an endpoint found in the catalog: what its decision is judged
+// on. Both fields are zero for an unknown endpoint.
+type matched struct {
+	parts *decisionParts
+	req   catalog.Requirement
+}
+
+// batch is one request's list of endpoints, matched and judged together.
+type batch struct {
+	decisions []*scopeguardv1.EndpointDecision
+	matches   []matched
+	today     string // UTC date, for sunsets
+}
+
+// decideAll matches every endpoint and judges it against grants for the
+// credential kind. An endpoint the matcher cannot use at all (foreign host,
+// malformed path, unsupported method) comes back as an *endpointError per
+// such field instead; field names the list in the request.
+func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, app scopeguardv1.AppType, grants catalog.Grants) (*batch, []*endpointError) {
+	b := &batch{
+		decisions: make([]*scopeguardv1.EndpointDecision, len(endpoints)),
+		matches:   make([]matched, len(endpoints)),
+		today:     d.now().UTC().Format(time.DateOnly),
+	}
+	var bad []*endpointError
+	suggested := 0
+	for i, ep := range endpoints {
+		dec := &scopeguardv1.EndpointDecision{Endpoint: ep}
+		b.decisions[i] = dec
+		m, err := d.catalog.Match(ep.GetMethod(), ep.GetPath())
+		var unknown *catalog.UnknownEndpointError
+		switch {
+		case errors.As(err, &unknown):
+			dec.Verdict = scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT
+			dec.Explanation = "No HubSpot endpoint " + unknown.Method + " " + unknown.Path + " is known."
+			if suggested < suggestedPerRequest {
+				suggested++
+				dec.Suggestions = d.catalog.Suggest(ep.GetMethod(), ep.GetPath())
+				if len(dec.Suggestions) > 0 {
+					dec.Explanation = strings.TrimSuffix(dec.Explanation, ".") + "; closest: " + dec.Suggestions[0] + "."
+				}
+			}
+		case err != nil:
+			bad = append(bad, &endpointError{field: field + "[" + strconv.Itoa(i) + "].path", err: err})
+		default:
+			parts := d.partsFor(m, app)
+			b.matches[i] = matched{parts: parts, req: m.Requirement(app)}
+			dec.Operation = parts.operation
+			dec.Alternatives = parts.alternatives
+			dec.Notices = parts.notices
+			b.judge(i, app, grants)
+		}
+	}
+	return b, bad
+}
+
+// judge sets decision i's verdict, satisfying alternative, missing scopes
+// and explanation from grants. Unknown endpoints keep their answer.
+func (b *batch) judge(i int, app scopeguardv1.AppType, grants catalog.Grants) {
+	m := b.matches[i]
+	if m.parts == nil {
+		return
+	}
+	dec := b.decisions[i]
+	ev := m.req.Evaluate(grants)
+	label := m.parts.label
+	dec.SatisfiedBy, dec.MissingScopes = nil, nil
+	switch {
+	case ev.NotAccepted:
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_WRONG_CREDENTIAL_TYPE
+		dec.Explanation = label + " cannot be called with " + appTypeWords(app) + " whatever its scopes; use " + acceptedWords(m.parts.operation) + "."
+	case ev.Unknown:
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_REQUIREMENT_UNKNOWN
+		dec.Explanation = label + " is a known endpoint, but no HubSpot source says which scopes it needs, so scopeguard cannot vouch for the call."
+	case ev.NoScopesRequired:
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED
+		dec.Explanation = label + " needs no scope."
+	case ev.Allowed:
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_ALLOWED
+		dec.SatisfiedBy = m.parts.alternative(ev.SatisfiedBy)
+		dec.Explanation = label + " is allowed by " + strings.Join(ev.SatisfiedBy, " + ") + "."
+	default:
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_MISSING_SCOPES
+		dec.MissingScopes = ev.Missing
+		dec.Explanation = missingExplanation(label, ev.Missing, len(m.parts.alternatives), app)
+	}
+	if sunset := m.parts.operation.GetSunsetDate(); sunset != "" && sunset <= b.today {
+		// Compared as text: "2026-04-30" and month-precision "2027-09"
+		// both sort before any later YYYY-MM-DD.
+		dec.Explanation += " HubSpot's support for it ended (" + sunset + "): calls may fail whatever the scopes; move to a supported version."
+	}
+}
+
+// plannable lists the requirement of every endpoint a plan must cover:
+// unknown endpoints, those that need no scope, that the credential kind
+// cannot call or whose requirement nobody knows add nothing (their
+// decisions say why).
+func (b *batch) plannable() [][][]string {
+	var reqs [][][]string
+	for _, m := range b.matches {
+		if m.parts != nil && m.req.Accepted() && !m.req.Unknown() && !m.req.NoScopesRequired() {
+			reqs = append(reqs, m.req.Alternatives())
+		}
+	}
+	return reqs
+}
+
+func missingExplanation(label string, missing []string, alternatives int, app scopeguardv1.AppType) string {
+	var b strings.Builder
+	b.WriteString(label)
+	b.WriteString(" needs ")
+	b.WriteString(strings.Join(missing, " + "))
+	if alternatives > 1 {
+		b.WriteString(" (the least privileged of ")
+		b.WriteString(strconv.Itoa(alternatives))
+		b.WriteString(" ways to satisfy it)")
+	}
+	if app == scopeguardv1.AppType_APP_TYPE_PRIVATE {
+		b.WriteString("; add it to the private app's scopes and use the token shown afterwards.")
+	} else {
+		b.WriteString("; request it and have the account re-authorize the app.")
+	}
+	return b.String()
+}
+
+// partsFor returns the shared parts for a match, building them on first
+// use. Custom object ids and unrecognised object names are unbounded in
+// number, so their parts are built per call instead of cached.
+func (d *decider) partsFor(m catalog.Match, app scopeguardv1.AppType) *decisionParts {
+	key := partsKey{op: m.Operation, object: m.ObjectType, app: app}
+	cacheable := m.Resolution == catalog.ObjectNone || m.Resolution == catalog.ObjectStandard
+	if cacheable {
+		if p, ok := d.parts.Load(key); ok {
+			return p.(*decisionParts)
+		}
+	}
+	p := d.buildParts(m, app)
+	if cacheable {
+		d.parts.Store(key, p)
+	}
+	return p
+}
+
+func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisionParts {
+	op := m.Operation
+	req := m.Requirement(app)
+	p := &decisionParts{
+		operation: &scopeguardv1.Operation{
+			Method:           op.Method,
+			PathTemplate:     op.Template,
+			Api:              op.API,
+			Version:          op.Version,
+			Deprecated:       op.Deprecated,
+			SunsetDate:       op.SunsetDate,
+			SunsetUrl:        op.SunsetURL,
+			ProductTiers:     op.ProductTiers,
+			TierNotes:        op.TierNotes,
+			ObjectType:       m.ObjectType,
+			SourceUrl:        op.SourceURL,
+			AcceptedAppTypes: op.AppTypes,
+		},
+		label: op.Method + " " + op.Template,
+	}
+	if m.ObjectType != "" {
+		p.label = op.Method + " " + strings.Replace(op.Template, "{objectType}", m.ObjectType, 1)
+	}
+	for _, alt := range req.Alternatives() {
+		p.alternatives = append(p.alternatives, &scopeguardv1.ScopeSet{Scopes: alt})
+	}
+	if op.Deprecated {
+		p.notices = append(p.notices, "HubSpot marks this endpoint deprecated.")
+	}
+	if op.SunsetDate != "" {
+		p.notices = append(p.notices, "HubSpot's announced end of support for "+op.Version+" of this API: "+op.SunsetDate+" ("+op.SunsetURL+").")
+	}
+	p.notices = append(p.notices, op.TierNotes...)
+	if m.Object != nil {
+		p.notices = append(p.notices, m.Object.Notes...)
+	}
+	switch m.Resolution {
+	case catalog.ObjectCustom:
+		p.notices = append(p.notices, "Custom object "+m.ObjectType+": the custom-object scopes apply.")
+	case catalog.ObjectAssumedCustom:
+		p.notices = append(p.notices, "\""+m.ObjectType+"\" is not a standard object name or id, so it can only be a custom object (HubSpot rejects it otherwise): the custom-object scopes apply.")
+	}
+	if req.Inferred() {
+		p.notices = append(p.notices, "HubSpot's spec lists no scopes for this exact endpoint; the requirement is inferred from another version of it or from the object's record scopes.")
+	}
+	return p
+}
+
+// alternative returns the shared ScopeSet equal to scopes.
+func (p *decisionParts) alternative(scopes []string) *scopeguardv1.ScopeSet {
+	for _, alt := range p.alternatives {
+		if slices.Equal(alt.GetScopes(), scopes) {
+			return alt
+		}
+	}
+	return &scopeguardv1.ScopeSet{Scopes: scopes}
+}
+
+func appTypeWords(app scopeguardv1.AppType) string {
+	switch app {
+	case scopeguardv1.AppType_APP_TYPE_PRIVATE:
+		return "a private-app token"
+	case scopeguardv1.AppType_APP_TYPE_DEVELOPER:
+		return "a developer API key"
+	default:
+		return "an OAuth access token"
+	}
+}
+
+func acceptedWords(op *scopeguardv1.Operation) string {
+	var words []string
+	for _, app := range op.GetAcceptedAppTypes() {
+		words = append(words, appTypeWords(app))
+	}
+	if len(words) == 0 {
+		return "another kind of credential"
+	}
+	return strings.Join(words, " or ")
+}
