@@ -18,10 +18,12 @@ const (
 	exitUsage = 2
 )
 
-const usage = `usage: scopeguard [serve] [flags]
+const usage = `usage: scopeguard [command] [flags] [args]
 
 commands:
   serve    run the gRPC server (default)
+  check    check granted scopes against endpoints, offline: check [flags] METHOD PATH...
+  plan     plan the least-privileged scopes for endpoints, offline: plan [flags] METHOD PATH...
 
 Run "scopeguard <command> -h" for a command's flags.
 `
@@ -35,6 +37,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stderr)
+	case "check":
+		return check(ctx, args, stdout, stderr)
+	case "plan":
+		return plan(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK, nil

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server"
+	"github.com/eshopman/scopeguard/server/catalog"
+)
+
+// exitNotAllowed is check's answer when an endpoint is not allowed, and
+// plan's when an endpoint could not be planned.
+const exitNotAllowed = 1
+
+// offline is the service without a network: the embedded catalog only.
+// The subcommands call its handlers directly, after the same request
+// validation the server's interceptor applies.
+type offline struct {
+	svc       *server.Service
+	validator protovalidate.Validator
+}
+
+func newOffline() (*offline, error) {
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, fmt.Errorf("embedded catalog: %w", err)
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, err
+	}
+	svc := server.NewService(server.Deps{
+		Catalog: cat,
+		Metrics: server.NewMetrics(),
+		Log:     slog.New(slog.DiscardHandler),
+	})
+	return &offline{svc: svc, validator: validator}, nil
+}
+
+// validate applies the proto's rules; the error lists each violation.
+func (o *offline) validate(req proto.Message) error {
+	err := o.validator.Validate(req)
+	var verr *protovalidate.ValidationError
+	if !errors.As(err, &verr) {
+		return err
+	}
+	var lines []string
+	for _, v := range verr.Violations {
+		field := protovalidate.FieldPathString(v.Proto.GetField())
+		if field == "" {
+			field = "request"
+		}
+		lines = append(lines, field+": "+v.Proto.GetMessage())
+	}
+	return errors.New("invalid request: " + strings.Join(lines, "; "))
+}
+
+// commonFlags are the flags every offline subcommand shares.
+type commonFlags struct {
+	json    bool
+	appType string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&c.json, "json", false, "print the exact response as JSON (the grpcurl/protojson form)")
+	fs.StringVar(&c.appType, "app-type", "public", `credential kind: "public" (OAuth), "private" (private app, static token, service key) or "developer" (developer API key)`)
+}
+
+func (c *commonFlags) app() (scopeguardv1.AppType, error) {
+	switch strings.ToLower(c.appType) {
+	case "public", "oauth", "":
+		return scopeguardv1.AppType_APP_TYPE_PUBLIC, nil
+	case "private":
+		return scopeguardv1.AppType_APP_TYPE_PRIVATE, nil
+	case "developer":
+		return scopeguardv1.AppType_APP_TYPE_DEVELOPER, nil
+	}
+	return 0, fmt.Errorf(`--app-type %q: want "public", "private" or "developer"`, c.appType)
+}
+
+// printJSON writes a response as protojson, indented, with a newline.
+func printJSON(w io.Writer, m proto.Message) error {
+	out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(out))
+	return err
+}
+
+// endpointArgs reads METHOD PATH pairs.
+func endpointArgs(args []string) ([]*scopeguardv1.Endpoint, error) {
+	if len(args) == 0 || len(args)%2 != 0 {
+		return nil, errors.New("want one or more METHOD PATH pairs, e.g. GET /crm/v3/objects/contacts")
+	}
+	var eps []*scopeguardv1.Endpoint
+	for i := 0; i < len(args); i += 2 {
+		eps = append(eps, &scopeguardv1.Endpoint{Method: args[i], Path: args[i+1]})
+	}
+	return eps, nil
+}
+
+// endpointList is a repeatable flag of "METHOD PATH" values.
+type endpointList []*scopeguardv1.Endpoint
+
+func (l *endpointList) String() string { return "" }
+
+func (l *endpointList) Set(v string) error {
+	method, path, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok {
+		return fmt.Errorf("%q: want \"METHOD PATH\"", v)
+	}
+	*l = append(*l, &scopeguardv1.Endpoint{Method: method, Path: strings.TrimSpace(path)})
+	return nil
+}
+
+// parseInterspersed parses flags wherever they stand among the positional
+// arguments (Go's flag package stops at the first positional one) and
+// returns the positional arguments in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return positional, nil
+}
+
+// statusMessage is a handler's error as a person reads it: the status
+// message, which names the field and the problem.
+func statusMessage(err error) error {
+	return errors.New(status.Convert(err).Message())
+}
+
+// check runs CheckScopes offline.
+func check(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("scopeguard check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scopeguard check [flags] METHOD PATH [METHOD PATH...]")
+		fmt.Fprintln(stderr, "Checks granted scopes against HubSpot endpoints, offline; exits 1 when any endpoint is not allowed.")
+		fs.PrintDefaults()
+	}
+	var common commonFlags
+	common.register(fs)
+	var scopes string
+	fs.StringVar(&scopes, "scopes", "", "granted scopes, separated by commas or spaces (as HubSpot's scope parameter writes them)")
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	endpoints, err := endpointArgs(positional)
+	if err != nil {
+		return exitUsage, err
+	}
+	app, err := common.app()
+	if err != nil {
+		return exitUsage, err
+	}
+	req := &scopeguardv1.CheckScopesRequest{Endpoints: endpoints, AppType: app}
+	if scopes != "" {
+		req.GrantedScopes = []string{scopes}
+	}
+	o, err := newOffline()
+	if err != nil {
+		return exitError, err
+	}
+	if err := o.validate(req); err != nil {
+		return exitUsage, err
+	}
+	resp, err := o.svc.CheckScopes(ctx, req)
+	if err != nil {
+		return exitUsage, statusMessage(err)
+	}
+	if common.json {
+		err = printJSON(stdout, resp)
+	} else {
+		err = printCheck(stdout, resp)
+	}
+	if err != nil {
+		return exitError, err
+	}
+	if !resp.GetAllowed() {
+		return exitNotAllowed, nil
+	}
+	return exitOK, nil
+}
+
+func printCheck(w io.Writer, resp *scopeguardv1.CheckScopesResponse) error {
+	for _, d := range resp.GetDecisions() {
+		printDecision(w, d)
+	}
+	if unknown := resp.GetUnknownScopes(); len(unknown) > 0 {
+		fmt.Fprintf(w, "unknown scope names (typos?): %s\n", strings.Join(unknown, ", "))
+	}
+	if resp.GetAllowed() {
+		_, err := fmt.Fprintln(w, "allowed: yes")
+		return err
+	}
+	line := "allowed: no"
+	if missing := resp.GetMissingScopes(); len(missing) > 0 {
+		line += "; add: " + strings.Join(missing, " ")
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+// printDecision writes one decision: verdict, endpoint, explanation and
+// notices, for people.
+func printDecision(w io.Writer, d *scopeguardv1.EndpointDecision) {
+	verdict := strings.TrimPrefix(d.GetVerdict().String(), "VERDICT_")
+	fmt.Fprintf(w, "%-20s %s %s\n", verdict, strings.ToUpper(d.GetEndpoint().GetMethod()), d.GetEndpoint().GetPath())
+	fmt.Fprintf(w, "  %s\n", d.GetExplanation())
+	for _, s := range d.GetSuggestions()[min(1, len(d.GetSuggestions())):] {
+		fmt.Fprintf(w, "  also close: %s\n", s)
+	}
+	for _, n := range d.GetNotices() {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}
+
+// plan runs PlanScopes offline.
+func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("scopeguard plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scopeguard plan [flags] METHOD PATH [METHOD PATH...]")
+		fmt.Fprintln(stderr, "Plans the least-privileged scopes for the endpoints an integration calls, offline;")
+		fmt.Fprintln(stderr, "exits 1 when an endpoint cannot be covered (unknown, wrong credential kind, requirement unknown).")
+		fs.PrintDefaults()
+	}
+	var common commonFlags
+	common.register(fs)
+	var optional endpointList
+	var clientID, redirectURI string
+	fs.Var(&optional, "optional", `an endpoint the integration can live without, as "METHOD PATH" (repeatable)`)
+	fs.StringVar(&clientID, "client-id", "", "the public app's client id; when given, the install URL is printed")
+	fs.StringVar(&redirectURI, "redirect-uri", "", "the app's redirect URI, for the install URL")
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	endpoints, err := endpointArgs(positional)
+	if err != nil {
+		return exitUsage, err
+	}
+	app, err := common.app()
+	if err != nil {
+		return exitUsage, err
+	}
+	req := &scopeguardv1.PlanScopesRequest{
+		Endpoints: endpoints, OptionalEndpoints: optional, AppType: app,
+		ClientId: clientID, RedirectUri: redirectURI,
+	}
+	o, err := newOffline()
+	if err != nil {
+		return exitError, err
+	}
+	if err := o.validate(req); err != nil {
+		return exitUsage, err
+	}
+	resp, err := o.svc.PlanScopes(ctx, req)
+	if err != nil {
+		return exitUsage, statusMessage(err)
+	}
+	if common.json {
+		err = printJSON(stdout, resp)
+	} else {
+		err = printPlan(stdout, resp)
+	}
+	if err != nil {
+		return exitError, err
+	}
+	for _, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
+		if v := d.GetVerdict(); v != scopeguardv1.Verdict_VERDICT_ALLOWED && v != scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED {
+			return exitNotAllowed, nil
+		}
+	}
+	return exitOK, nil
+}
+
+func printPlan(w io.Writer, resp *scopeguardv1.PlanScopesResponse) error {
+	fmt.Fprintf(w, "required scopes: %s\n", strings.Join(resp.GetRequiredScopes(), " "))
+	if optional := resp.GetOptionalScopes(); len(optional) > 0 {
+		fmt.Fprintf(w, "optional scopes: %s\n", strings.Join(optional, " "))
+	}
+	if !resp.GetExact() {
+		fmt.Fprintln(w, "(too many endpoints for an exhaustive search: the plan is the best found, not proven minimal)")
+	}
+	if url := resp.GetAuthorizeUrl(); url != "" {
+		fmt.Fprintf(w, "install URL: %s\n", url)
+	}
+	_, err := fmt.Fprintln(w)
+	for _, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
+		printDecision(w, d)
+	}
+	return err
+}
