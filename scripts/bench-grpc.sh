@@ -10,6 +10,8 @@
 # the table gives medians over the rounds.
 #
 # Usage: scripts/bench-grpc.sh [calls-per-run] [rounds]
+# BENCH_RPCS selects the RPCs (default "CheckScopes ExplainError PlanScopes");
+# BENCH_CONCURRENCY the concurrent calls (default 16).
 # Needs bin/scopeguard and ghz on PATH (make bench provides them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +63,7 @@ declare -A rpcs=(
   [ExplainError]="$(cat scripts/testdata/bench-explain.json)"
   [PlanScopes]='{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"PATCH","path":"/crm/v3/objects/contacts/1"},{"method":"POST","path":"/crm/v3/objects/deals/search"},{"method":"POST","path":"/crm/v3/objects/line_items/batch/create"},{"method":"GET","path":"/crm/v3/objects/products/7"}],"clientId":"demo-client","redirectUri":"https://shop.example/oauth/callback"}'
 )
-order=(CheckScopes ExplainError PlanScopes)
+read -r -a order <<<"${BENCH_RPCS:-CheckScopes ExplainError PlanScopes}"
 
 # Warm up both sides (connections, caches, JIT-free but page faults).
 ghz --insecure --call "$health" -d '{}' -n 2000 -c "$concurrency" "$addr" >/dev/null

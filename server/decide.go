@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 			Deprecated:       op.Deprecated,
 			SunsetDate:       op.SunsetDate,
 			SunsetUrl:        op.SunsetURL,
-			ProductTiers:     op.ProductTiers,
+			ProductTiers:     productTiers(op.ProductTiers),
 			TierNotes:        op.TierNotes,
 			ObjectType:       m.ObjectType,
 			SourceUrl:        op.SourceURL,
@@ -219,11 +220,14 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 	for _, alt := range req.Alternatives() {
 		p.alternatives = append(p.alternatives, &scopeguardv1.ScopeSet{Scopes: alt})
 	}
+	// Notices say in words what the Operation holds as facts (deprecation,
+	// sunset, tier notes) and what only the match knows (object notes, how
+	// the object type was read, an inferred requirement).
 	if op.Deprecated {
 		p.notices = append(p.notices, "HubSpot marks this endpoint deprecated.")
 	}
 	if op.SunsetDate != "" {
-		p.notices = append(p.notices, "HubSpot's announced end of support for "+op.Version+" of this API: "+op.SunsetDate+" ("+op.SunsetURL+").")
+		p.notices = append(p.notices, "HubSpot ends support for "+op.Version+" of this API: "+op.SunsetDate+".")
 	}
 	p.notices = append(p.notices, op.TierNotes...)
 	if m.Object != nil {
@@ -271,4 +275,14 @@ func acceptedWords(op *scopeguardv1.Operation) string {
 		return "another kind of credential"
 	}
 	return strings.Join(words, " or ")
+}
+
+// productTiers lists a hub-to-tier map sorted by hub.
+func productTiers(tiers map[string]string) []*scopeguardv1.ProductTier {
+	hubs := slices.Sorted(maps.Keys(tiers))
+	out := make([]*scopeguardv1.ProductTier, len(hubs))
+	for i, hub := range hubs {
+		out[i] = &scopeguardv1.ProductTier{Hub: hub, Tier: tiers[hub]}
+	}
+	return out
 }

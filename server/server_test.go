@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"os"
@@ -66,7 +67,16 @@ func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopegu
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := server.NewMetrics()
-	srv, err := server.New(server.DefaultConfig(), log, build(log, metrics), metrics)
+	ts := serveBufconn(t, server.DefaultConfig(), log, build(log, metrics), metrics)
+	ts.logs = logs
+	return ts
+}
+
+// serveBufconn serves svc with the real server until the test or
+// benchmark ends.
+func serveBufconn(t testing.TB, cfg server.Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *server.Metrics) *testServer {
+	t.Helper()
+	srv, err := server.New(cfg, log, svc, metrics)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -86,7 +96,7 @@ func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopegu
 			t.Errorf("Serve returned %v", err)
 		}
 	})
-	return &testServer{srv: srv, conn: conn, logs: logs, metrics: metrics}
+	return &testServer{srv: srv, conn: conn, metrics: metrics}
 }
 
 // startScopeGuard serves the production service (server.BuildService)
@@ -136,8 +146,22 @@ func TestHealthServing(t *testing.T) {
 			t.Errorf("Check(%q) = %v, want SERVING", svc, resp.GetStatus())
 		}
 	}
-	if strings.Contains(ts.logs.String(), `"level":"INFO","msg":"finished call","grpc.component":"server","grpc.service":"grpc.health.v1.Health"`) {
-		t.Errorf("health checks are logged at info; want debug:\n%s", ts.logs.String())
+	var levels []string
+	for _, line := range strings.Split(strings.TrimSpace(ts.logs.String()), "\n") {
+		var rec struct {
+			Level   string `json:"level"`
+			Msg     string `json:"msg"`
+			Service string `json:"grpc.service"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if rec.Msg == "finished call" && rec.Service == "grpc.health.v1.Health" {
+			levels = append(levels, rec.Level)
+		}
+	}
+	if diff := cmp.Diff([]string{"DEBUG", "DEBUG"}, levels); diff != "" {
+		t.Errorf("levels of the health checks' log lines (-want +got):\n%s", diff)
 	}
 }
 

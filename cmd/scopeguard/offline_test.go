@@ -68,7 +68,7 @@ func TestOfflineCommands(t *testing.T) {
 			name:     "check refuses a bad method",
 			args:     []string{"check", "FETCH", "/crm/v3/objects/contacts"},
 			wantCode: exitUsage,
-			wantErr:  "endpoints[0].method: must be an HTTP method",
+			wantErr:  "endpoints[0].method: does not match regex pattern `^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$`",
 		},
 		{
 			name:     "check refuses a bad app type",

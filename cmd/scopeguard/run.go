@@ -61,7 +61,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 	if err := cfg.Validate(); err != nil {
 		return exitUsage, err
 	}
-	log, err := cfg.NewLogger(stderr)
+	logOut := server.NewBufferedLogWriter(stderr)
+	defer func() { _ = logOut.Close() }()
+	log, err := cfg.NewLogger(logOut)
 	if err != nil {
 		return exitUsage, err
 	}

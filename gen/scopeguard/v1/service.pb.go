@@ -963,29 +963,30 @@ var File_scopeguard_v1_service_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xa6\x03\n" +
+	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
 	"\x12CheckScopesRequest\x12B\n" +
-	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x128\n" +
-	"\x0egranted_scopes\x18\x02 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xe8\a\"\x06r\x04(\x80\x80\x01R\rgrantedScopes\x12.\n" +
+	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x120\n" +
+	"\x0egranted_scopes\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
 	"\faccess_token\x18\x03 \x01(\tB\v\xbaH\x05r\x03(\x80 \x80\x01\x01R\vaccessToken\x12;\n" +
 	"\bapp_type\x18\x04 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
-	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:\x88\x01\xbaH\x84\x01\x1a\x81\x01\n" +
-	"\x15check.scopes_or_token\x12-give granted_scopes or access_token, not both\x1a9size(this.granted_scopes) == 0 || this.access_token == ''\"\x93\x02\n" +
+	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:#\xbaH \"\x1e\n" +
+	"\x0egranted_scopes\n" +
+	"\faccess_token\"\x93\x02\n" +
 	"\x13CheckScopesResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12=\n" +
 	"\tdecisions\x18\x02 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12%\n" +
 	"\x0emissing_scopes\x18\x03 \x03(\tR\rmissingScopes\x12.\n" +
 	"\x05token\x18\x04 \x01(\v2\x18.scopeguard.v1.TokenInfoR\x05token\x12%\n" +
 	"\x0egranted_scopes\x18\x05 \x03(\tR\rgrantedScopes\x12%\n" +
-	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xb8\a\n" +
+	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xca\x06\n" +
 	"\x13ExplainErrorRequest\x12\x9c\x01\n" +
 	"\vhttp_status\x18\x01 \x01(\x05B{\xbaHx\xba\x01u\n" +
 	"\x11http_status.range\x125must be 0 (unknown) or an HTTP status from 100 to 599\x1a)this == 0 || (this >= 100 && this <= 599)R\n" +
 	"httpStatus\x12\x1d\n" +
 	"\x04body\x18\x02 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\x04body\x12d\n" +
 	"\aheaders\x18\x03 \x03(\v2/.scopeguard.v1.ExplainErrorRequest.HeadersEntryB\x19\xbaH\x16\x9a\x01\x13\x10\xc8\x01\"\ar\x05\x10\x01(\x80\x02*\x05r\x03(\x80@R\aheaders\x123\n" +
-	"\bendpoint\x18\x04 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x128\n" +
-	"\x0egranted_scopes\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\xe8\a\"\x06r\x04(\x80\x80\x01R\rgrantedScopes\x12.\n" +
+	"\bendpoint\x18\x04 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x120\n" +
+	"\x0egranted_scopes\x18\x05 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
 	"\faccess_token\x18\x06 \x01(\tB\v\xbaH\x05r\x03(\x80 \x80\x01\x01R\vaccessToken\x12;\n" +
 	"\bapp_type\x18\a \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
 	"\x03app\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app\x12%\n" +
@@ -994,9 +995,10 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	" \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06(\x80\x10\x88\x01\x01R\vredirectUri\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xee\x01\xbaH\xea\x01\x1ab\n" +
-	"\x16explain.status_or_body\x12\x1egive http_status, body or both\x1a(this.http_status != 0 || this.body != ''\x1a\x83\x01\n" +
-	"\x17explain.scopes_or_token\x12-give granted_scopes or access_token, not both\x1a9size(this.granted_scopes) == 0 || this.access_token == ''\"\xc8\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x88\x01\xbaH\x84\x01\x1ab\n" +
+	"\x16explain.status_or_body\x12\x1egive http_status, body or both\x1a(this.http_status != 0 || this.body != ''\"\x1e\n" +
+	"\x0egranted_scopes\n" +
+	"\faccess_token\"\xc8\a\n" +
 	"\x14ExplainErrorResponse\x127\n" +
 	"\n" +
 	"root_cause\x18\x01 \x01(\x0e2\x18.scopeguard.v1.RootCauseR\trootCause\x12\x1a\n" +

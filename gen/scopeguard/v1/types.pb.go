@@ -240,7 +240,8 @@ func (CredentialType) EnumDescriptor() ([]byte, []int) {
 // the caller sends it to.
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// method is the HTTP method, e.g. "GET" or "post" (case-insensitive).
+	// method is the HTTP method, e.g. "GET" or "post" (case-insensitive):
+	// GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
 	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
 	// path is either a bare path ("/crm/v3/objects/contacts/123?archived=false")
 	// or a full URL on a HubSpot API host ("https://api.hubapi.com/crm/v3/...").
@@ -364,10 +365,9 @@ type Operation struct {
 	// sunset_url is the HubSpot changelog announcing the sunset; empty when
 	// sunset_date is empty.
 	SunsetUrl string `protobuf:"bytes,7,opt,name=sunset_url,json=sunsetUrl,proto3" json:"sunset_url,omitempty"`
-	// product_tiers maps a hub ("marketing", "sales", "service", "cms",
-	// "commerce", ...) to the lowest tier HubSpot lists for the API (FREE,
-	// STARTER, PROFESSIONAL or ENTERPRISE). Empty when the spec gives none.
-	ProductTiers map[string]string `protobuf:"bytes,8,rep,name=product_tiers,json=productTiers,proto3" json:"product_tiers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// product_tiers are, per hub, the lowest tier HubSpot lists for the API,
+	// sorted by hub. Empty when the spec gives none.
+	ProductTiers []*ProductTier `protobuf:"bytes,8,rep,name=product_tiers,json=productTiers,proto3" json:"product_tiers,omitempty"`
 	// tier_notes are short facts about account or feature requirements beyond
 	// scopes (e.g. Enterprise-only, Solutions Partner accounts only).
 	TierNotes []string `protobuf:"bytes,9,rep,name=tier_notes,json=tierNotes,proto3" json:"tier_notes,omitempty"`
@@ -463,7 +463,7 @@ func (x *Operation) GetSunsetUrl() string {
 	return ""
 }
 
-func (x *Operation) GetProductTiers() map[string]string {
+func (x *Operation) GetProductTiers() []*ProductTier {
 	if x != nil {
 		return x.ProductTiers
 	}
@@ -496,6 +496,62 @@ func (x *Operation) GetAcceptedAppTypes() []AppType {
 		return x.AcceptedAppTypes
 	}
 	return nil
+}
+
+// ProductTier is the lowest subscription tier of one hub that includes an API.
+type ProductTier struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hub is the product: "marketing", "sales", "service", "cms", "commerce",
+	// "crmHub", "dataHub", ...
+	Hub string `protobuf:"bytes,1,opt,name=hub,proto3" json:"hub,omitempty"`
+	// tier is FREE, STARTER, PROFESSIONAL or ENTERPRISE.
+	Tier          string `protobuf:"bytes,2,opt,name=tier,proto3" json:"tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductTier) Reset() {
+	*x = ProductTier{}
+	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductTier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductTier) ProtoMessage() {}
+
+func (x *ProductTier) ProtoReflect() protoreflect.Message {
+	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductTier.ProtoReflect.Descriptor instead.
+func (*ProductTier) Descriptor() ([]byte, []int) {
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ProductTier) GetHub() string {
+	if x != nil {
+		return x.Hub
+	}
+	return ""
+}
+
+func (x *ProductTier) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
 }
 
 // EndpointDecision is the answer for one endpoint of a CheckScopes or
@@ -534,7 +590,7 @@ type EndpointDecision struct {
 
 func (x *EndpointDecision) Reset() {
 	*x = EndpointDecision{}
-	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +602,7 @@ func (x *EndpointDecision) String() string {
 func (*EndpointDecision) ProtoMessage() {}
 
 func (x *EndpointDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +615,7 @@ func (x *EndpointDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointDecision.ProtoReflect.Descriptor instead.
 func (*EndpointDecision) Descriptor() ([]byte, []int) {
-	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EndpointDecision) GetEndpoint() *Endpoint {
@@ -659,7 +715,7 @@ type TokenInfo struct {
 
 func (x *TokenInfo) Reset() {
 	*x = TokenInfo{}
-	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +727,7 @@ func (x *TokenInfo) String() string {
 func (*TokenInfo) ProtoMessage() {}
 
 func (x *TokenInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +740,7 @@ func (x *TokenInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
 func (*TokenInfo) Descriptor() ([]byte, []int) {
-	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TokenInfo) GetActive() bool {
@@ -768,14 +824,13 @@ var File_scopeguard_v1_types_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n" +
-	"\bEndpoint\x12\xc4\x01\n" +
-	"\x06method\x18\x01 \x01(\tB\xab\x01\xbaH\xa7\x01\xba\x01\xa3\x01\n" +
-	"\x0fendpoint.method\x12Qmust be an HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case)\x1a=this.matches('^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$')R\x06method\x12\x1e\n" +
+	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"x\n" +
+	"\bEndpoint\x12L\n" +
+	"\x06method\x18\x01 \x01(\tB4\xbaH1r/2-^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$R\x06method\x12\x1e\n" +
 	"\x04path\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01(\x80 R\x04path\"\"\n" +
 	"\bScopeSet\x12\x16\n" +
-	"\x06scopes\x18\x01 \x03(\tR\x06scopes\"\x8b\x04\n" +
+	"\x06scopes\x18\x01 \x03(\tR\x06scopes\"\xba\x03\n" +
 	"\tOperation\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12#\n" +
 	"\rpath_template\x18\x02 \x01(\tR\fpathTemplate\x12\x10\n" +
@@ -787,8 +842,8 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\vsunset_date\x18\x06 \x01(\tR\n" +
 	"sunsetDate\x12\x1d\n" +
 	"\n" +
-	"sunset_url\x18\a \x01(\tR\tsunsetUrl\x12O\n" +
-	"\rproduct_tiers\x18\b \x03(\v2*.scopeguard.v1.Operation.ProductTiersEntryR\fproductTiers\x12\x1d\n" +
+	"sunset_url\x18\a \x01(\tR\tsunsetUrl\x12?\n" +
+	"\rproduct_tiers\x18\b \x03(\v2\x1a.scopeguard.v1.ProductTierR\fproductTiers\x12\x1d\n" +
 	"\n" +
 	"tier_notes\x18\t \x03(\tR\ttierNotes\x12\x1f\n" +
 	"\vobject_type\x18\n" +
@@ -796,10 +851,10 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"objectType\x12\x1d\n" +
 	"\n" +
 	"source_url\x18\v \x01(\tR\tsourceUrl\x12D\n" +
-	"\x12accepted_app_types\x18\f \x03(\x0e2\x16.scopeguard.v1.AppTypeR\x10acceptedAppTypes\x1a?\n" +
-	"\x11ProductTiersEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x03\n" +
+	"\x12accepted_app_types\x18\f \x03(\x0e2\x16.scopeguard.v1.AppTypeR\x10acceptedAppTypes\"3\n" +
+	"\vProductTier\x12\x10\n" +
+	"\x03hub\x18\x01 \x01(\tR\x03hub\x12\x12\n" +
+	"\x04tier\x18\x02 \x01(\tR\x04tier\"\xaf\x03\n" +
 	"\x10EndpointDecision\x123\n" +
 	"\bendpoint\x18\x01 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x120\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x16.scopeguard.v1.VerdictR\averdict\x126\n" +
@@ -870,13 +925,13 @@ var file_scopeguard_v1_types_proto_goTypes = []any{
 	(*Endpoint)(nil),              // 3: scopeguard.v1.Endpoint
 	(*ScopeSet)(nil),              // 4: scopeguard.v1.ScopeSet
 	(*Operation)(nil),             // 5: scopeguard.v1.Operation
-	(*EndpointDecision)(nil),      // 6: scopeguard.v1.EndpointDecision
-	(*TokenInfo)(nil),             // 7: scopeguard.v1.TokenInfo
-	nil,                           // 8: scopeguard.v1.Operation.ProductTiersEntry
+	(*ProductTier)(nil),           // 6: scopeguard.v1.ProductTier
+	(*EndpointDecision)(nil),      // 7: scopeguard.v1.EndpointDecision
+	(*TokenInfo)(nil),             // 8: scopeguard.v1.TokenInfo
 	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_scopeguard_v1_types_proto_depIdxs = []int32{
-	8, // 0: scopeguard.v1.Operation.product_tiers:type_name -> scopeguard.v1.Operation.ProductTiersEntry
+	6, // 0: scopeguard.v1.Operation.product_tiers:type_name -> scopeguard.v1.ProductTier
 	0, // 1: scopeguard.v1.Operation.accepted_app_types:type_name -> scopeguard.v1.AppType
 	3, // 2: scopeguard.v1.EndpointDecision.endpoint:type_name -> scopeguard.v1.Endpoint
 	1, // 3: scopeguard.v1.EndpointDecision.verdict:type_name -> scopeguard.v1.Verdict

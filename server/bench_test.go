@@ -1,0 +1,56 @@
+package server_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server"
+)
+
+// benchServer is the production service over bufconn, logging JSON at info
+// as in production (to io.Discard, so the benchmark measures formatting,
+// not the disk).
+func benchServer(b *testing.B) *testServer {
+	b.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	metrics := server.NewMetrics()
+	cfg := server.DefaultConfig()
+	svc, err := server.BuildService(cfg, log, metrics)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return serveBufconn(b, cfg, log, svc, metrics)
+}
+
+// BenchmarkUnaryCalls compares each RPC's full server path (interceptors,
+// validation, handler, marshalling) with the health check's.
+func BenchmarkUnaryCalls(b *testing.B) {
+	ts := benchServer(b)
+	health := grpc_health_v1.NewHealthClient(ts.conn)
+	c := ts.client()
+	check := &scopeguardv1.CheckScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{
+			{Method: "GET", Path: "/crm/v3/objects/contacts/123?archived=false"},
+			{Method: "POST", Path: "/crm/v3/objects/deals/search"},
+		},
+		GrantedScopes: []string{"crm.objects.contacts.read", "crm.objects.deals.read"},
+	}
+	b.Run("Health", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := health.Check(b.Context(), &grpc_health_v1.HealthCheckRequest{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CheckScopes", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.CheckScopes(b.Context(), check); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
