@@ -383,11 +383,11 @@ func checkOptional(t *testing.T, label string, want caseExpect, got *scopeguardv
 
 // sharedScopeFacts reads ../shared/hubspot/scopes.json (relative to the
 // repository root), the same table the catalog embeds.
-var sharedScopeFacts = func() func(t *testing.T) ScopeFacts {
+var sharedScopeFacts = func() func(t testing.TB) ScopeFacts {
 	var once sync.Once
 	var facts map[string]ScopeFact
 	var loadErr error
-	return func(t *testing.T) ScopeFacts {
+	return func(t testing.TB) ScopeFacts {
 		t.Helper()
 		once.Do(func() {
 			raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "hubspot", "scopes.json"))

@@ -144,7 +144,7 @@ func Diagnose(in Input) Result {
 	d.kind, d.kindKnown = credentialKind(in)
 	d.resp = d.baseResponse()
 	d.classify()
-	d.check = compareWithCatalog(p, in.Catalog, d.granted, d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED || d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN)
+	d.check = compareWithCatalog(p, in.Catalog, d.bodySet(), d.granted, d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED || d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN)
 	d.resp.CatalogAgrees = d.check.Agrees
 	return Result{Response: d.resp, Parsed: p, Catalog: d.check}
 }
@@ -197,6 +197,17 @@ type diag struct {
 	kindKnown bool
 	resp      *scopeguardv1.ExplainErrorResponse
 	check     CatalogCheck
+	lower     string // lowerText, computed once
+	lowerSet  bool
+	body      scopeSet // bodySet, computed once
+}
+
+// bodySet is the set of scopes the body names.
+func (d *diag) bodySet() scopeSet {
+	if d.body == nil {
+		d.body = newScopeSet(d.p.RequiredScopes)
+	}
+	return d.body
 }
 
 // baseResponse copies what was read into the response; classify adds the
@@ -329,6 +340,14 @@ func (d *diag) classify() {
 // lowerText is the message, OAuth description and detail messages in lower
 // case, cut for scanning.
 func (d *diag) lowerText() string {
+	if d.lowerSet {
+		return d.lower
+	}
+	d.lower, d.lowerSet = d.computeLowerText(), true
+	return d.lower
+}
+
+func (d *diag) computeLowerText() string {
 	var b strings.Builder
 	b.WriteString(clip(firstNonEmpty(d.p.scanText, d.p.Message), 4096))
 	b.WriteByte(' ')
@@ -564,7 +583,14 @@ func (d *diag) untilMidnight() time.Duration {
 // Expired and invalid authentication.
 
 func (d *diag) isExpired() bool {
-	return d.categoryIs("EXPIRED_AUTHENTICATION") || strings.Contains(d.lowerText(), "token used to make this call expired")
+	return d.categoryIs("EXPIRED_AUTHENTICATION") || d.messageHas("token used to make this call expired")
+}
+
+// messageHas reports whether the message (or the text of a non-JSON body)
+// contains the lower-case phrase, in any case.
+func (d *diag) messageHas(phrase string) bool {
+	return containsFold(clip(firstNonEmpty(d.p.scanText, d.p.Message), 4096), phrase) ||
+		containsFold(d.p.OAuthErrorDescription, phrase)
 }
 
 // oauthEra is the earliest expiry a real HubSpot OAuth access token can
@@ -644,9 +670,8 @@ func (d *diag) isInvalidAuth() bool {
 	if d.categoryIs("INVALID_AUTHENTICATION") || d.status == 401 || p.AuthFailure != "" {
 		return true
 	}
-	t := d.lowerText()
-	return strings.Contains(t, "hapikey doesn't exist") || strings.Contains(t, "authentication credentials not found") ||
-		strings.Contains(t, "credentials are missing")
+	return d.messageHas("hapikey doesn't exist") || d.messageHas("authentication credentials not found") ||
+		d.messageHas("credentials are missing")
 }
 
 // acceptedTypes returns the catalog's accepted app types, if known.
@@ -771,22 +796,17 @@ func (d *diag) scopes(bare bool) {
 		d.unknown("HubSpot refused the call (403) without naming a scope or a reason.")
 		return
 	}
-	body := bodyAlternatives(p)
-	var facts ScopeFacts
-	if d.in.ScopeFacts != nil {
-		facts = d.in.ScopeFacts
-	}
+	hasBody := len(p.RequiredScopes) > 0
+	facts := d.in.ScopeFacts
 
 	// Does the token hold what HubSpot asked for?
 	satisfied := false
 	var holding []string
 	if d.in.GrantedKnown {
 		switch {
-		case len(body) > 0:
-			if i := d.granted.firstCovered(body); i >= 0 {
-				satisfied = true
-				holding = body[i]
-			}
+		case hasBody:
+			holding = d.heldFromBody()
+			satisfied = holding != nil
 		case d.in.Catalog != nil:
 			if i := d.granted.firstCovered(catAlts); i >= 0 {
 				satisfied = true
@@ -803,7 +823,7 @@ func (d *diag) scopes(bare bool) {
 	// held is a legacy coarse scope (a case of its own, below).
 	coarseHeld := slices.ContainsFunc(holding, d.isCoarse)
 	unionMisled := false
-	if satisfied && len(body) > 0 && p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ALL_OF &&
+	if satisfied && hasBody && p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ALL_OF &&
 		len(catAlts) > 0 && d.granted.firstCovered(catAlts) < 0 && !coarseHeld {
 		satisfied = false
 		unionMisled = true
@@ -819,22 +839,25 @@ func (d *diag) scopes(bare bool) {
 	var cands [][]string
 	usedCatalog := false
 	switch {
-	case len(body) > 0 && p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
-		cands = body
+	case hasBody && p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
+		cands = [][]string{p.RequiredScopes}
 	case len(catAlts) > 0:
-		allowed := newScopeSet(p.RequiredScopes)
+		allowed := make(scopeSet, len(p.RequiredScopes)+len(d.granted))
+		for k := range d.bodySet() {
+			allowed[k] = struct{}{}
+		}
 		if p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ANY_OF {
 			for k := range d.granted {
 				allowed[k] = struct{}{}
 			}
 		}
 		cands = consistentAlternatives(catAlts, allowed)
-		if len(cands) == 0 || len(body) == 0 {
+		if len(cands) == 0 || !hasBody {
 			cands = catAlts
 		}
 		usedCatalog = true
-	case len(body) > 0:
-		cands = rankedBodyAlternatives(body, d.objectType(), facts)
+	case hasBody:
+		cands = rankedBodyAlternatives(bodyAlternatives(p), d.objectType(), facts)
 	}
 	missing := minimalMissing(cands, d.granted)
 	d.resp.MissingScopes = missing
@@ -845,6 +868,25 @@ func (d *diag) scopes(bare bool) {
 	}
 	d.grantSteps(missing, grantMissing, nil)
 	d.accountChecks(missing)
+}
+
+// heldFromBody returns the scopes of HubSpot's requirement the token holds
+// (the first held one for ANY_OF, all of them otherwise), or nil when the
+// token does not satisfy it.
+func (d *diag) heldFromBody() []string {
+	p := d.p
+	if p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ANY_OF {
+		for _, s := range p.RequiredScopes {
+			if d.granted.has(s) {
+				return []string{s}
+			}
+		}
+		return nil
+	}
+	if d.granted.covers(p.RequiredScopes) {
+		return p.RequiredScopes
+	}
+	return nil
 }
 
 // notGrantedSummary writes the one-read summary of SCOPE_NOT_GRANTED.
@@ -880,7 +922,7 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bar
 	switch {
 	case unionMisled:
 		b.WriteString("; that list is a union of alternatives, and the token holds a name from it but not this endpoint's own scope")
-	case usedCatalog && len(p.RequiredScopes) > 0 && !newScopeSet(p.RequiredScopes).covers(missing):
+	case usedCatalog && len(p.RequiredScopes) > 0 && !d.bodySet().covers(missing):
 		b.WriteString(", but the catalog's requirement for this endpoint is " + strings.Join(missing, " + "))
 	case p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ANY_OF && len(p.RequiredScopes) > 1:
 		b.WriteString(", and " + strings.Join(missing, " + ") + " is the least privileged choice")

@@ -12,7 +12,13 @@ import (
 // the ".v2" suffix OAuth apps use for sensitive scopes (private apps use the
 // unsuffixed name for the same permission).
 func canonicalScope(s string) string {
-	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".v2")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c == ' ' || c == '\t' {
+			s = strings.ToLower(strings.TrimSpace(s))
+			break
+		}
+	}
+	return strings.TrimSuffix(s, ".v2")
 }
 
 // scopeSet is a set of canonical scope names.
@@ -196,12 +202,11 @@ type CatalogCheck struct {
 //   - no list: agreement (HubSpot claimed nothing to compare), unless the
 //     catalog says the endpoint needs no scope at all while HubSpot refused
 //     for scopes.
-func compareWithCatalog(p *Parsed, ep *EndpointFacts, granted scopeSet, scopeRefusal bool) CatalogCheck {
+func compareWithCatalog(p *Parsed, ep *EndpointFacts, body, granted scopeSet, scopeRefusal bool) CatalogCheck {
 	if ep == nil {
 		return CatalogCheck{}
 	}
 	c := CatalogCheck{Checked: true}
-	body := newScopeSet(p.RequiredScopes)
 	catUnion := scopeSet{}
 	for _, alt := range ep.Alternatives {
 		for _, s := range alt {
@@ -209,13 +214,15 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, granted scopeSet, scopeRef
 		}
 	}
 	for _, s := range p.RequiredScopes {
-		if !catUnion.has(s) && !slices.Contains(c.OnlyInBody, s) {
+		if !catUnion.has(s) {
 			c.OnlyInBody = append(c.OnlyInBody, s)
 		}
 	}
+	reported := scopeSet{}
 	for _, alt := range ep.Alternatives {
 		for _, s := range alt {
-			if !body.has(s) && !slices.Contains(c.OnlyInCatalog, s) {
+			if !body.has(s) && !reported.has(s) {
+				reported[canonicalScope(s)] = struct{}{}
 				c.OnlyInCatalog = append(c.OnlyInCatalog, s)
 			}
 		}
@@ -249,7 +256,10 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, granted scopeSet, scopeRef
 			c.Reason = "HubSpot accepts any of " + strings.Join(p.RequiredScopes, ", ") + ", but the catalog's alternatives " + formatAlternatives(ep.Alternatives) + " also need " + strings.Join(c.OnlyInCatalog, ", ")
 		}
 	default:
-		allowed := newScopeSet(p.RequiredScopes)
+		allowed := make(scopeSet, len(body)+len(granted))
+		for k := range body {
+			allowed[k] = struct{}{}
+		}
 		for k := range granted {
 			allowed[k] = struct{}{}
 		}
@@ -276,16 +286,18 @@ func formatAlternatives(alts [][]string) string {
 
 // sortedUnion returns the sorted, de-duplicated union of the lists.
 func sortedUnion(lists ...[]string) []string {
-	seen := map[string]bool{}
-	var out []string
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]string, 0, n)
 	for _, l := range lists {
 		for _, s := range l {
-			if s = strings.TrimSpace(s); s != "" && !seen[s] {
-				seen[s] = true
+			if s = strings.TrimSpace(s); s != "" {
 				out = append(out, s)
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
