@@ -215,9 +215,9 @@ func (d *diag) bodySet() scopeSet {
 func (d *diag) baseResponse() *scopeguardv1.ExplainErrorResponse {
 	p := d.p
 	r := &scopeguardv1.ExplainErrorResponse{
-		Category:       d.category(),
-		SubCategory:    p.SubCategory,
-		CorrelationId:  p.CorrelationID,
+		Category:       d.scrub(d.category()),
+		SubCategory:    d.scrub(p.SubCategory),
+		CorrelationId:  d.scrub(p.CorrelationID),
 		Requirement:    p.Requirement,
 		RequiredScopes: slices.Clone(p.RequiredScopes),
 		Message:        d.scrub(p.Message),
@@ -729,6 +729,13 @@ func (d *diag) invalidAuth() {
 	summary := "HubSpot did not accept the credential: it is missing, malformed, revoked or unknown to HubSpot."
 	if p.Credential == CredentialHintHapikey {
 		summary = "HubSpot does not know this developer API key (hapikey): it is wrong or was rotated."
+	}
+	if tok := d.in.Token; tok != nil && !tok.GetActive() {
+		summary += " Introspection says the token is inactive"
+		if why := tok.GetInactiveReason(); why != "" {
+			summary += " (" + d.scrub(why) + ")"
+		}
+		summary += "."
 	}
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_TOKEN_INVALID, summary)
 	switch d.kind {

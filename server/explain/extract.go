@@ -269,7 +269,7 @@ func appendScopeNames(dst []string, v string) []string {
 		}
 		switch {
 		case sep && start >= 0:
-			if f := v[start:i]; isScopeName(f) && len(dst) < maxScopes {
+			if f := v[start:i]; isScopeName(f) && !looksLikeCredential(f) && len(dst) < maxScopes {
 				dst = append(dst, f)
 			}
 			start = -1
@@ -278,6 +278,13 @@ func appendScopeNames(dst []string, v string) []string {
 		}
 	}
 	return dst
+}
+
+// looksLikeCredential reports whether a would-be scope name is a token
+// (HubSpot never names one, but a scope list is echoed back).
+func looksLikeCredential(s string) bool {
+	return (len(s) >= minOpaqueRun && redactOpaqueRuns(s) != s) ||
+		(len(s) > 4 && strings.EqualFold(s[:4], "pat-") && rePrivateAppToken.MatchString(s))
 }
 
 // isScopeName accepts names like "crm.objects.contacts.read",
