@@ -849,14 +849,9 @@ func (d *diag) scopes(bare bool) {
 	case hasBody && p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
 		cands = [][]string{p.RequiredScopes}
 	case len(catAlts) > 0:
-		allowed := make(scopeSet, len(p.RequiredScopes)+len(d.granted))
-		for k := range d.bodySet() {
-			allowed[k] = struct{}{}
-		}
+		allowed := d.bodySet()
 		if p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ANY_OF {
-			for k := range d.granted {
-				allowed[k] = struct{}{}
-			}
+			allowed = allowed.union(d.granted)
 		}
 		cands = consistentAlternatives(catAlts, allowed)
 		if len(cands) == 0 || !hasBody {

@@ -401,7 +401,7 @@ func fieldsInText(msg string) []string {
 		var items []struct {
 			Name string `json:"name"`
 		}
-		if raw := firstJSONValue(rest); raw != nil && json.Unmarshal(raw, &items) == nil {
+		if raw := firstJSONValue(rest); raw != "" && json.Unmarshal([]byte(raw), &items) == nil {
 			for _, it := range items {
 				if it.Name != "" && len(out) < maxFields {
 					out = append(out, it.Name)

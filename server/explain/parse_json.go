@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"bytes"
 	"encoding/json"
 	"iter"
 	"strconv"
@@ -33,15 +32,15 @@ type rawBody struct {
 	ErrorType        flexText
 	PolicyName       flexText
 	GroupName        flexText
-	Error            []byte
+	Error            string
 	ErrorDescription flexText
 	IdentityVid      flexText
 	Results          bool
 	NumErrors        flexText
-	Body             []byte
-	Data             []byte
-	Response         []byte
-	RespBody         []byte
+	Body             string
+	Data             string
+	Response         string
+	RespBody         string
 	Headers          map[string]string
 }
 
@@ -60,7 +59,7 @@ type rawDetail struct {
 }
 
 // decodeBody reads a valid JSON object.
-func decodeBody(b []byte) rawBody {
+func decodeBody(b string) rawBody {
 	var r rawBody
 	for f := range jsonFields(b) {
 		v := f.val
@@ -146,7 +145,7 @@ func lowerKey(k string) string {
 }
 
 // decodeDetails reads an errors[] array (anything else gives nil).
-func decodeDetails(b []byte, depth int) []rawDetail {
+func decodeDetails(b string, depth int) []rawDetail {
 	if b[0] != '[' || depth > 2 {
 		return nil
 	}
@@ -192,7 +191,7 @@ func decodeDetails(b []byte, depth int) []rawDetail {
 }
 
 // decodeStringMap reads an object of scalars as strings (first n keys).
-func decodeStringMap(b []byte, n int) map[string]string {
+func decodeStringMap(b string, n int) map[string]string {
 	if b[0] != '{' {
 		return nil
 	}
@@ -221,8 +220,8 @@ func (r *rawBody) hubSpotish() bool {
 
 // envelopeInner returns the wrapped response of a client-library envelope
 // ({"body": {...}}, axios' {"data": {...}}, ...), or nil.
-func (r *rawBody) envelopeInner() []byte {
-	for _, c := range [][]byte{r.Body, r.Data, r.RespBody, r.Response, r.Error} {
+func (r *rawBody) envelopeInner() string {
+	for _, c := range []string{r.Body, r.Data, r.RespBody, r.Response, r.Error} {
 		switch firstByte(c) {
 		case '{':
 			return c
@@ -232,17 +231,17 @@ func (r *rawBody) envelopeInner() []byte {
 			}
 		}
 	}
-	return nil
+	return ""
 }
 
 // parseJSON reads s as JSON. It reports false when s is not JSON at all, so
 // the caller can try the text readers. JSON followed by other text (a log
 // line, a stack trace) is read up to the end of the first value.
 func (p *Parsed) parseJSON(s string, h headerMap, depth int) bool {
-	if p.parseJSONValue([]byte(s), h, depth) {
+	if p.parseJSONValue(s, h, depth) {
 		return true
 	}
-	if first := firstJSONValue(s); first != nil && len(first) < len(s) {
+	if first := firstJSONValue(s); first != "" && len(first) < len(s) {
 		return p.parseJSONValue(first, h, depth)
 	}
 	return false
@@ -250,19 +249,19 @@ func (p *Parsed) parseJSON(s string, h headerMap, depth int) bool {
 
 // parseJSONValue reads one JSON value; it reports false (having changed
 // nothing) when raw is not valid JSON of a shape it reads.
-func (p *Parsed) parseJSONValue(raw []byte, h headerMap, depth int) bool {
+func (p *Parsed) parseJSONValue(raw string, h headerMap, depth int) bool {
 	switch firstByte(raw) {
 	case '"':
 		var inner string
-		if json.Unmarshal(raw, &inner) != nil {
+		if json.Unmarshal([]byte(raw), &inner) != nil {
 			return false
 		}
 		p.setEnvelope("json-string")
 		p.parseBody(inner, h, depth+1)
 		return true
 	case '[':
-		raw = bytes.TrimSpace(raw)
-		if !json.Valid(raw) {
+		raw = strings.TrimSpace(raw)
+		if !json.Valid([]byte(raw)) {
 			return false
 		}
 		for it := range jsonElements(raw) {
@@ -275,13 +274,13 @@ func (p *Parsed) parseJSONValue(raw []byte, h headerMap, depth int) bool {
 	default:
 		return false
 	}
-	raw = bytes.TrimSpace(raw)
-	if !json.Valid(raw) {
+	raw = strings.TrimSpace(raw)
+	if !json.Valid([]byte(raw)) {
 		return false
 	}
 	r := decodeBody(raw)
 	if !r.hubSpotish() && depth < maxUnwrapDepth {
-		if inner := r.envelopeInner(); inner != nil {
+		if inner := r.envelopeInner(); inner != "" {
 			p.setEnvelope("json-envelope")
 			p.setStatusIfUnknown(r.StatusCode.int())
 			p.setStatusIfUnknown(r.Status.int())
@@ -394,7 +393,7 @@ type flexText struct {
 }
 
 // readFlex reads one valid JSON value as a flexText.
-func readFlex(b []byte) flexText {
+func readFlex(b string) flexText {
 	f := flexText{set: true}
 	if len(b) == 0 {
 		return f
@@ -405,7 +404,7 @@ func readFlex(b []byte) flexText {
 	case '"':
 		f.s = unquoteJSON(b)
 	default:
-		f.s = string(b)
+		f.s = b
 	}
 	return f
 }
@@ -440,11 +439,11 @@ type contextMap struct {
 }
 
 // parseContext reads a valid JSON context value (no surrounding space).
-func parseContext(raw []byte) map[string][]string {
+func parseContext(raw string) map[string][]string {
 	switch firstByte(raw) {
 	case '{':
 		var out map[string][]string
-		for f := range jsonFields(bytes.TrimSpace(raw)) {
+		for f := range jsonFields(strings.TrimSpace(raw)) {
 			if out == nil {
 				out = make(map[string][]string, 2)
 			}
@@ -455,10 +454,10 @@ func parseContext(raw []byte) map[string][]string {
 		}
 		return out
 	case '"':
-		s := strings.TrimSpace(unquoteJSON(bytes.TrimSpace(raw)))
+		s := strings.TrimSpace(unquoteJSON(strings.TrimSpace(raw)))
 		if strings.HasPrefix(s, "{") {
 			if json.Valid([]byte(s)) {
-				return parseContext([]byte(s))
+				return parseContext(s)
 			}
 			return parseJavaMap(s)
 		}
@@ -470,7 +469,7 @@ func parseContext(raw []byte) map[string][]string {
 }
 
 // contextValues reads one valid context value as a list of strings.
-func contextValues(b []byte) []string {
+func contextValues(b string) []string {
 	if len(b) == 0 || b[0] == 'n' {
 		return nil
 	}
@@ -490,12 +489,12 @@ func contextValues(b []byte) []string {
 // jsonField is one key and its value text in a JSON object.
 type jsonField struct {
 	key string
-	val []byte
+	val string
 }
 
 // jsonFields yields the fields of a valid JSON object (no surrounding
 // space), in document order.
-func jsonFields(b []byte) iter.Seq[jsonField] {
+func jsonFields(b string) iter.Seq[jsonField] {
 	return func(yield func(jsonField) bool) {
 		i := skipSpace(b, 1)
 		for i < len(b) && b[i] == '"' {
@@ -517,8 +516,8 @@ func jsonFields(b []byte) iter.Seq[jsonField] {
 
 // jsonElements yields the element texts of a valid JSON array (no
 // surrounding space).
-func jsonElements(b []byte) iter.Seq[[]byte] {
-	return func(yield func([]byte) bool) {
+func jsonElements(b string) iter.Seq[string] {
+	return func(yield func(string) bool) {
 		i := skipSpace(b, 1)
 		for i < len(b) && b[i] != ']' {
 			end := skipValue(b, i)
@@ -534,7 +533,7 @@ func jsonElements(b []byte) iter.Seq[[]byte] {
 }
 
 // skipSpace returns the index of the first non-space byte at or after i.
-func skipSpace(b []byte, i int) int {
+func skipSpace(b string, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
@@ -542,7 +541,7 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipValue returns the index just past the valid JSON value starting at i.
-func skipValue(b []byte, i int) int {
+func skipValue(b string, i int) int {
 	if i >= len(b) {
 		return i
 	}
@@ -582,27 +581,27 @@ func skipValue(b []byte, i int) int {
 }
 
 // flexString renders one valid JSON value as text (see flexText).
-func flexString(b []byte) string {
+func flexString(b string) string {
 	if len(b) == 0 || b[0] == 'n' {
 		return ""
 	}
 	if b[0] == '"' {
 		return unquoteJSON(b)
 	}
-	return string(b)
+	return b
 }
 
 // unquoteJSON decodes a valid JSON string literal, without a second
 // validation pass when it holds no escapes.
-func unquoteJSON(b []byte) string {
+func unquoteJSON(b string) string {
 	if len(b) >= 2 {
 		inner := b[1 : len(b)-1]
-		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		if strings.IndexByte(inner, '\\') < 0 && utf8.ValidString(inner) {
 			return string(inner)
 		}
 	}
 	var s string
-	_ = json.Unmarshal(b, &s)
+	_ = json.Unmarshal([]byte(b), &s)
 	return s
 }
 
@@ -651,13 +650,13 @@ func parseJavaMap(s string) map[string][]string {
 
 // firstJSONValue decodes the first JSON value at the start of s (after
 // spaces), ignoring whatever follows it. It returns nil when there is none.
-func firstJSONValue(s string) json.RawMessage {
+func firstJSONValue(s string) string {
 	dec := json.NewDecoder(strings.NewReader(s))
 	var raw json.RawMessage
 	if dec.Decode(&raw) != nil {
-		return nil
+		return ""
 	}
-	return raw
+	return string(raw)
 }
 
 // mergeHeaderMap adds headers found inside a wrapper (a logged response)
@@ -676,16 +675,16 @@ func mergeHeaderMap(h headerMap, m map[string]string) {
 
 // mergeHeadersJSON reads a JSON object of headers (as the Node SDK prints
 // them) into h.
-func mergeHeadersJSON(h headerMap, raw json.RawMessage) {
-	raw = bytes.TrimSpace(raw)
-	if firstByte(raw) != '{' || !json.Valid(raw) {
+func mergeHeadersJSON(h headerMap, raw string) {
+	raw = strings.TrimSpace(raw)
+	if firstByte(raw) != '{' || !json.Valid([]byte(raw)) {
 		return
 	}
 	mergeHeaderMap(h, decodeStringMap(raw, 256))
 }
 
-func firstByte(raw []byte) byte {
-	b := bytes.TrimLeft(raw, " \t\r\n")
+func firstByte(raw string) byte {
+	b := strings.TrimLeft(raw, " \t\r\n")
 	if len(b) == 0 {
 		return 0
 	}
@@ -693,8 +692,8 @@ func firstByte(raw []byte) byte {
 }
 
 // jsonString decodes a JSON string; anything else gives "".
-func jsonString(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
+func jsonString(raw string) string {
+	raw = strings.TrimSpace(raw)
 	if len(raw) < 2 || raw[0] != '"' {
 		return ""
 	}

@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"bytes"
 	"strings"
 )
 
@@ -131,8 +130,8 @@ func (p *Parsed) parseEmbedded(s string, h headerMap, depth int) bool {
 		cand := scan[i:]
 		raw := firstJSONValue(cand)
 		if firstByte(raw) == '{' {
-			r := decodeBody(bytes.TrimSpace(raw))
-			if r.hubSpotish() || r.Message.set || r.envelopeInner() != nil {
+			r := decodeBody(strings.TrimSpace(raw))
+			if r.hubSpotish() || r.Message.set || r.envelopeInner() != "" {
 				p.setEnvelope("embedded")
 				p.setStatusIfUnknown(statusInText(s[:offset+i]))
 				p.Transport = p.Transport || isTransportText(s[:offset+i])

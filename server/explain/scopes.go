@@ -21,21 +21,35 @@ func canonicalScope(s string) string {
 	return strings.TrimSuffix(s, ".v2")
 }
 
-// scopeSet is a set of canonical scope names.
-type scopeSet map[string]struct{}
+// scopeSet is a set of canonical scope names, kept as a sorted slice: the
+// sets here hold tens of names, where a slice allocates far less than a map.
+type scopeSet []string
 
-func newScopeSet(names []string) scopeSet {
-	set := make(scopeSet, len(names))
-	for _, n := range names {
-		if c := canonicalScope(n); c != "" {
-			set[c] = struct{}{}
+// newScopeSet builds the set of the lists' names.
+func newScopeSet(lists ...[]string) scopeSet {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	set := make(scopeSet, 0, n)
+	for _, l := range lists {
+		for _, name := range l {
+			if c := canonicalScope(name); c != "" {
+				set = append(set, c)
+			}
 		}
 	}
-	return set
+	slices.Sort(set)
+	return slices.Compact(set)
+}
+
+// union returns the set of both sets' names.
+func (s scopeSet) union(o scopeSet) scopeSet {
+	return newScopeSet(s, o)
 }
 
 func (s scopeSet) has(name string) bool {
-	_, ok := s[canonicalScope(name)]
+	_, ok := slices.BinarySearch(s, canonicalScope(name))
 	return ok
 }
 
@@ -207,22 +221,15 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, body, granted scopeSet, sc
 		return CatalogCheck{}
 	}
 	c := CatalogCheck{Checked: true}
-	catUnion := scopeSet{}
-	for _, alt := range ep.Alternatives {
-		for _, s := range alt {
-			catUnion[canonicalScope(s)] = struct{}{}
-		}
-	}
+	catUnion := newScopeSet(ep.Alternatives...)
 	for _, s := range p.RequiredScopes {
 		if !catUnion.has(s) {
 			c.OnlyInBody = append(c.OnlyInBody, s)
 		}
 	}
-	reported := scopeSet{}
 	for _, alt := range ep.Alternatives {
 		for _, s := range alt {
-			if !body.has(s) && !reported.has(s) {
-				reported[canonicalScope(s)] = struct{}{}
+			if !body.has(s) && !slices.ContainsFunc(c.OnlyInCatalog, func(o string) bool { return canonicalScope(o) == canonicalScope(s) }) {
 				c.OnlyInCatalog = append(c.OnlyInCatalog, s)
 			}
 		}
@@ -256,13 +263,7 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, body, granted scopeSet, sc
 			c.Reason = "HubSpot accepts any of " + strings.Join(p.RequiredScopes, ", ") + ", but the catalog's alternatives " + formatAlternatives(ep.Alternatives) + " also need " + strings.Join(c.OnlyInCatalog, ", ")
 		}
 	default:
-		allowed := make(scopeSet, len(body)+len(granted))
-		for k := range body {
-			allowed[k] = struct{}{}
-		}
-		for k := range granted {
-			allowed[k] = struct{}{}
-		}
+		allowed := body.union(granted)
 		c.Agrees = len(consistentAlternatives(ep.Alternatives, allowed)) > 0
 		if !c.Agrees {
 			c.Reason = "HubSpot names " + strings.Join(p.RequiredScopes, ", ") + ", which fits none of the catalog's alternatives " + formatAlternatives(ep.Alternatives)
