@@ -78,6 +78,18 @@ func reportCPU(b *testing.B) func() {
 	}
 }
 
+// BenchmarkDiagnose403 is the diagnosis alone, on the same body parsed
+// once beforehand.
+func BenchmarkDiagnose403(b *testing.B) {
+	in := benchInput(b)
+	in.Parsed = Parse(in.HTTPStatus, in.Body, in.Headers)
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		Explain(in)
+	}
+}
+
 // BenchmarkParse403 is the parser alone on the same body.
 func BenchmarkParse403(b *testing.B) {
 	b.ReportAllocs()

@@ -288,12 +288,19 @@ func (d *diag) flattenContext(ctx map[string][]string) []string {
 	sort.Strings(keys)
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		v := d.scrub(strings.Join(ctx[k], ", "))
-		if k == "" {
-			out = append(out, v)
-			continue
+		var b strings.Builder
+		b.Grow(len(k) + 1 + listLen(ctx[k]))
+		if k != "" {
+			b.WriteString(d.scrub(k))
+			b.WriteByte('=')
 		}
-		out = append(out, k+"="+v)
+		for i, v := range ctx[k] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(d.scrub(v))
+		}
+		out = append(out, b.String())
 	}
 	return out
 }
@@ -895,6 +902,7 @@ func (d *diag) heldFromBody() []string {
 func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bare bool) string {
 	p := d.p
 	var b strings.Builder
+	b.Grow(256 + listLen(p.RequiredScopes) + 2*listLen(missing))
 	switch {
 	case len(missing) == 0 && len(p.RequiredScopes) == 0:
 		b.WriteString("HubSpot refused the call for missing scopes without naming them")
@@ -904,7 +912,9 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bar
 		b.WriteString(".")
 		return b.String()
 	case len(missing) == 0:
-		fmt.Fprintf(&b, "HubSpot says the call needs %s.", d.requirementPhrase())
+		b.WriteString("HubSpot says the call needs ")
+		d.writeRequirement(&b)
+		b.WriteString(".")
 		return b.String()
 	}
 	if bare {
@@ -912,12 +922,15 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bar
 		return b.String()
 	}
 	if d.in.GrantedKnown {
-		fmt.Fprintf(&b, "The token lacks %s: ", strings.Join(missing, ", "))
+		b.WriteString("The token lacks ")
 	} else {
-		fmt.Fprintf(&b, "The call needs %s: ", strings.Join(missing, ", "))
+		b.WriteString("The call needs ")
 	}
+	writeList(&b, missing)
+	b.WriteString(": ")
 	if len(p.RequiredScopes) > 0 {
-		fmt.Fprintf(&b, "HubSpot says it needs %s", d.requirementPhrase())
+		b.WriteString("HubSpot says it needs ")
+		d.writeRequirement(&b)
 	} else {
 		b.WriteString("HubSpot named no scope; the catalog gives this endpoint's requirement")
 	}
@@ -939,17 +952,42 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bar
 // requirementPhrase renders the body's requirement: "any one of a, b",
 // "all of a, b", "a".
 func (d *diag) requirementPhrase() string {
+	var b strings.Builder
+	d.writeRequirement(&b)
+	return b.String()
+}
+
+// writeRequirement writes requirementPhrase into b.
+func (d *diag) writeRequirement(b *strings.Builder) {
 	p := d.p
-	list := strings.Join(p.RequiredScopes, ", ")
-	switch {
-	case len(p.RequiredScopes) == 1:
-		return list
-	case p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ANY_OF:
-		return "any one of " + list
-	case p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
-		return "all of " + list
+	if len(p.RequiredScopes) > 1 {
+		switch p.Requirement {
+		case scopeguardv1.Requirement_REQUIREMENT_ANY_OF:
+			b.WriteString("any one of ")
+		case scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
+			b.WriteString("all of ")
+		}
 	}
-	return list
+	writeList(b, p.RequiredScopes)
+}
+
+// writeList writes names separated by ", ".
+func writeList(b *strings.Builder, names []string) {
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+	}
+}
+
+// listLen is the length of names joined by ", ".
+func listLen(names []string) int {
+	n := 0
+	for _, s := range names {
+		n += len(s) + 2
+	}
+	return n
 }
 
 // forbidden explains SCOPE_GRANTED_BUT_FORBIDDEN: the token holds what

@@ -175,7 +175,7 @@ func appendContextGroups(groups []scopeGroup, ctx map[string][]string, msg strin
 		if !strings.Contains(lk, "scope") {
 			continue
 		}
-		var scopes []string
+		scopes := make([]string, 0, len(ctx[k]))
 		for _, v := range ctx[k] {
 			scopes = appendScopeNames(scopes, v)
 		}

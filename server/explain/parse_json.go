@@ -476,7 +476,7 @@ func contextValues(b string) []string {
 	if b[0] != '[' {
 		return []string{clip(flexString(b), 1024)}
 	}
-	var out []string
+	out := make([]string, 0, 16)
 	for el := range jsonElements(b) {
 		if len(out) >= maxContextValues {
 			break

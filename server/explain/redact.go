@@ -33,7 +33,7 @@ func redact(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, sec, redacted)
 		}
 	}
-	if strings.Contains(s, "(") {
+	if strings.Contains(s, "(") && containsFold(s, "this ") {
 		s = reCredentialInParens.ReplaceAllString(s, "$1 ("+redacted+")")
 	}
 	if strings.Contains(s, "pat-") || strings.Contains(s, "PAT-") {
@@ -42,10 +42,35 @@ func redact(s string, secrets []string) string {
 	if strings.Contains(s, "earer") || strings.Contains(s, "EARER") {
 		s = reBearer.ReplaceAllString(s, "Bearer "+redacted)
 	}
-	if strings.Contains(s, "=") {
+	if hasSecretParam(s) {
 		s = reSecretParam.ReplaceAllString(s, "$1="+redacted)
 	}
 	return redactOpaqueRuns(s)
+}
+
+// secretParams are the parameter names whose values are credentials.
+var secretParams = []string{"hapikey", "access_token", "refresh_token", "client_secret", "code", "token", "tokenKey"}
+
+// hasSecretParam reports whether s has "name=" for a secret parameter, so
+// the regular expression runs only where it can match.
+func hasSecretParam(s string) bool {
+	for i := strings.IndexByte(s, '='); i >= 0; {
+		j := i
+		for j > 0 && (isTokenChar(s[j-1]) && s[j-1] != '-') {
+			j--
+		}
+		for _, name := range secretParams {
+			if i-j >= len(name) && strings.EqualFold(s[i-len(name):i], name) {
+				return true
+			}
+		}
+		next := strings.IndexByte(s[i+1:], '=')
+		if next < 0 {
+			break
+		}
+		i += next + 1
+	}
+	return false
 }
 
 // minOpaqueRun is the length from which a run of token characters with both

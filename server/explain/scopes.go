@@ -220,7 +220,7 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, body, granted scopeSet, sc
 	if ep == nil {
 		return CatalogCheck{}
 	}
-	c := CatalogCheck{Checked: true}
+	c := CatalogCheck{Checked: true, OnlyInBody: make([]string, 0, len(p.RequiredScopes))}
 	catUnion := newScopeSet(ep.Alternatives...)
 	for _, s := range p.RequiredScopes {
 		if !catUnion.has(s) {
@@ -233,6 +233,9 @@ func compareWithCatalog(p *Parsed, ep *EndpointFacts, body, granted scopeSet, sc
 				c.OnlyInCatalog = append(c.OnlyInCatalog, s)
 			}
 		}
+	}
+	if len(c.OnlyInBody) == 0 {
+		c.OnlyInBody = nil
 	}
 	if len(p.RequiredScopes) == 0 {
 		if scopeRefusal && len(ep.Alternatives) == 0 {
