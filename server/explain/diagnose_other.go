@@ -37,7 +37,7 @@ func (d *diag) notFound() {
 	}
 	objType := p.ObjectType
 	if objType != "" {
-		summary := "HubSpot does not know the object type " + strconvQuote(objType) + " in this account"
+		summary := "HubSpot does not know the object type " + quoted(objType) + " in this account"
 		activatable := d.isActivatable(objType)
 		if activatable {
 			summary += ": this object must be activated in the account's object library before the API can use it"
@@ -257,7 +257,7 @@ func (d *diag) unknown(lead string) {
 		parts = append(parts, c)
 	}
 	if p.Message != "" {
-		parts = append(parts, strconvQuote(clip(d.scrub(p.Message), 200)))
+		parts = append(parts, quoted(clip(d.scrub(p.Message), 200)))
 	}
 	if len(parts) > 0 {
 		b.WriteString(" (" + strings.Join(parts, ", ") + ")")

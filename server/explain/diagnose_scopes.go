@@ -296,7 +296,7 @@ func (d *diag) forbidden(holding []string, coarseHeld, bare bool) {
 	case bare:
 		b.WriteString("HubSpot refused the call (403) without naming a scope")
 		if p.Message != "" {
-			b.WriteString(" (" + strconvQuote(clip(d.scrub(p.Message), 200)) + ")")
+			b.WriteString(" (" + quoted(clip(d.scrub(p.Message), 200)) + ")")
 		}
 		b.WriteString(", and the token holds the scopes the catalog requires")
 	case len(p.RequiredScopes) > 0:

@@ -71,7 +71,8 @@ type Input struct {
 	// was given or the catalog does not know it.
 	Catalog *EndpointFacts
 
-	// GrantedScopes are the scopes the failing token holds.
+	// GrantedScopes are the scopes the failing token holds. An item may be a
+	// space- or comma-separated list, as HubSpot's scope parameter writes it.
 	GrantedScopes []string
 	// GrantedKnown is true when GrantedScopes is the token's actual grant
 	// (given by the caller or introspected), even if empty; false when the
@@ -130,6 +131,7 @@ func Diagnose(in Input) Result {
 	if p == nil {
 		p = Parse(in.HTTPStatus, in.Body, in.Headers)
 	}
+	in.GrantedScopes = splitScopeItems(in.GrantedScopes)
 	d := &diag{in: &in, p: p, now: in.Now}
 	if d.now.IsZero() {
 		d.now = time.Now()
@@ -145,6 +147,21 @@ func Diagnose(in Input) Result {
 	d.check = compareWithCatalog(p, in.Catalog, d.bodySet(), d.granted, d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED || d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN)
 	d.resp.CatalogAgrees = d.check.Agrees
 	return Result{Response: d.resp, Parsed: p, Catalog: d.check}
+}
+
+// splitScopeItems splits items that hold several space- or
+// comma-separated names; it returns items itself when none does.
+func splitScopeItems(items []string) []string {
+	if !slices.ContainsFunc(items, func(s string) bool { return strings.ContainsAny(s, " ,\t\n") }) {
+		return items
+	}
+	out := make([]string, 0, len(items)+4)
+	for _, it := range items {
+		out = append(out, strings.FieldsFunc(it, func(r rune) bool {
+			return r == ' ' || r == ',' || r == '\t' || r == '\n'
+		})...)
+	}
+	return out
 }
 
 // credKind is the kind of credential the call was made with.
@@ -432,7 +449,7 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-func strconvQuote(s string) string { return `"` + s + `"` }
+func quoted(s string) string { return `"` + s + `"` }
 
 // GetOperation returns the facts' operation; nil-safe.
 func (e *EndpointFacts) GetOperation() *scopeguardv1.Operation {

@@ -196,6 +196,22 @@ func TestDiagnoseDefaults(t *testing.T) {
 	}
 }
 
+func TestGrantedScopeItemsAreSplit(t *testing.T) {
+	t.Parallel()
+	r := Explain(Input{
+		HTTPStatus: 403, GrantedKnown: true,
+		GrantedScopes: []string{"oauth crm.objects.contacts.read", "account-info.security.read,tickets"},
+		Body:          `{"category":"MISSING_SCOPES","errors":[{"message":"All of the following scopes are required.","context":{"requiredGranularScopes":["account-info.security.read"]}}]}`,
+	})
+	if got := r.GetRootCause(); got != scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN {
+		t.Errorf("root cause %v, want GRANTED_BUT_FORBIDDEN", got)
+	}
+	want := []string{"account-info.security.read", "crm.objects.contacts.read", "oauth", "tickets"}
+	if diff := cmp.Diff(want, r.GetGrantedScopes()); diff != "" {
+		t.Errorf("granted scopes mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestFormatDuration(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
