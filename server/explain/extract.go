@@ -171,8 +171,10 @@ func appendContextGroups(groups []scopeGroup, ctx map[string][]string, msg strin
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		// requiredGranularScopes, requiredScopes, missingScopes; a bare
+		// "scope" key (a token-endpoint field, say) is not a requirement.
 		lk := strings.ToLower(k)
-		if !strings.Contains(lk, "scope") {
+		if !strings.Contains(lk, "scope") || !(strings.Contains(lk, "required") || strings.Contains(lk, "missing") || strings.Contains(lk, "granular")) {
 			continue
 		}
 		scopes := make([]string, 0, len(ctx[k]))
@@ -198,7 +200,10 @@ func appendTextGroups(groups []scopeGroup, msg string) []scopeGroup {
 		return groups
 	}
 	text := clip(msg, maxTextScan)
-	if !strings.Contains(text, "[") && !strings.Contains(text, "'") {
+	// Only text about scopes or permissions: a validation message may also
+	// say "required: [email]".
+	if (!strings.Contains(text, "[") && !strings.Contains(text, "'")) ||
+		!(containsFold(text, "scope") || containsFold(text, "permission")) {
 		return groups
 	}
 	for _, m := range reScopeList.FindAllStringSubmatchIndex(text, 20) {

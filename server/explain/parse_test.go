@@ -132,6 +132,12 @@ func TestParse(t *testing.T) {
 				RequiredScopes: []string{"workflows-access-public-api"}, ScopeSource: ScopeSourceText},
 		},
 		{
+			name:   "bracketed lists in validation messages are not scopes",
+			status: 400,
+			body:   `{"message":"Some fields are required: [email, firstname]","category":"VALIDATION_ERROR","context":{"scope":["bad"]}}`,
+			want:   parsedView{HTTPStatus: 400, Shape: ShapeJSON, Category: "VALIDATION_ERROR", Message: "Some fields are required: [email, firstname]"},
+		},
+		{
 			name: "hapikey in parentheses is redacted and marks the credential",
 			body: `{"status":"error","message":"This hapikey (abcd-1234-efgh) does not have proper permissions! (requires any of [automation-access])"}`,
 			want: parsedView{Shape: ShapeJSON, Status: "error", Message: "This hapikey ([redacted]) does not have proper permissions! (requires any of [automation-access])",
