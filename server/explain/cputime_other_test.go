@@ -1,0 +1,8 @@
+//go:build !unix
+
+package explain
+
+import "time"
+
+// processCPU is unavailable off Unix; benchmarks then report wall time only.
+func processCPU() (time.Duration, bool) { return 0, false }

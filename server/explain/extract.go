@@ -1,0 +1,500 @@
+package explain
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+)
+
+// finish derives everything that needs the whole body: scopes, rate-limit
+// policy, expiry, ids and fields from message text.
+func (p *Parsed) finish() {
+	if p.Category == "" {
+		for _, d := range p.Details {
+			if d.Category != "" {
+				p.Category = d.Category
+				break
+			}
+		}
+	}
+	if p.Message == "" && p.Batch {
+		for _, d := range p.Details {
+			if d.Message != "" {
+				p.Message = d.Message
+				break
+			}
+		}
+	}
+	if p.Shape == ShapeText {
+		p.sniffText()
+	}
+	p.extractScopes()
+	p.extractExpiry()
+	text := clip(p.Message, maxTextScan)
+	// The regular expressions run only where a cheap look says they can
+	// match.
+	lower := strings.ToLower(text)
+	if p.RateLimit.Policy == "" && strings.Contains(lower, "reached your") {
+		if m := reLimitPolicy.FindStringSubmatch(text); m != nil {
+			p.RateLimit.Policy = strings.ToUpper(m[1])
+		}
+	}
+	if p.ExistingID == "" && strings.Contains(lower, "existing id") {
+		if m := reExistingID.FindStringSubmatch(text); m != nil {
+			p.ExistingID = m[1]
+		}
+	}
+	if strings.Contains(lower, "infer object type") {
+		if m := reInferObjectType.FindStringSubmatch(text); m != nil {
+			p.ObjectType = clip(strings.Trim(m[1], `"'.,`), 128)
+		}
+	}
+	switch {
+	case (strings.Contains(lower, "hapikey") || strings.Contains(lower, "api key")) && reHapikeyWord.MatchString(text):
+		p.Credential = CredentialHintHapikey
+	case strings.Contains(lower, "oauth"):
+		p.Credential = CredentialHintOAuth
+	}
+	if strings.Contains(strings.ToLower(p.RateLimit.GroupName), "hapikey") && p.Credential == CredentialHintNone {
+		p.Credential = CredentialHintHapikey
+	}
+	p.Transport = p.Transport || (p.Shape != ShapeJSON && isTransportText(text))
+	p.extractFields()
+}
+
+// sniffText reads category and correlation id from a body rendered as text
+// that is not JSON (a Python dict repr, a log line).
+func (p *Parsed) sniffText() {
+	text := p.scanText
+	if p.Category == "" {
+		if m := reTextCategory.FindStringSubmatch(text); m != nil {
+			p.Category = m[1]
+		}
+	}
+	if p.CorrelationID == "" {
+		if m := reTextCorrelation.FindStringSubmatch(text); m != nil {
+			p.CorrelationID = m[1]
+		}
+	}
+}
+
+// extractScopes fills RequiredScopes, Requirement and ScopeSource from the
+// context maps and, failing those, from message text.
+func (p *Parsed) extractScopes() {
+	var groups []scopeGroup
+	groups = appendContextGroups(groups, p.Context, p.Message)
+	for _, d := range p.Details {
+		msg := d.Message
+		if msg == "" {
+			msg = p.Message
+		}
+		groups = appendContextGroups(groups, d.Context, msg)
+	}
+	if len(groups) == 0 {
+		groups = appendTextGroups(groups, firstNonEmpty(p.scanText, p.Message))
+		for _, d := range p.Details {
+			groups = appendTextGroups(groups, d.Message)
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	req := groups[0].req
+	src := groups[0].src
+	if len(groups) == 1 {
+		p.RequiredScopes = dedupe(groups[0].scopes)
+	} else {
+		var all []string
+		for _, g := range groups {
+			if g.req != req {
+				req = scopeguardv1.Requirement_REQUIREMENT_UNSPECIFIED
+			}
+			if g.src != src && src != ScopeSourceRequired {
+				src = g.src
+			}
+			all = append(all, g.scopes...)
+		}
+		p.RequiredScopes = dedupe(all)
+	}
+	if len(p.RequiredScopes) > maxScopes {
+		p.RequiredScopes = p.RequiredScopes[:maxScopes]
+	}
+	if len(p.RequiredScopes) == 0 {
+		return
+	}
+	p.Requirement = req
+	p.ScopeSource = src
+}
+
+// dedupe removes repeated names, keeping the first of each, in place.
+func dedupe(names []string) []string {
+	if len(names) <= 32 {
+		out := names[:0]
+		for i, n := range names {
+			if !slices.Contains(names[:i], n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	seen := make(map[string]bool, len(names))
+	out := names[:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+type scopeGroup struct {
+	req    scopeguardv1.Requirement
+	src    ScopeSource
+	scopes []string
+}
+
+// appendContextGroups reads scope lists from a context map, taking their
+// semantics from the message that goes with them.
+func appendContextGroups(groups []scopeGroup, ctx map[string][]string, msg string) []scopeGroup {
+	if len(ctx) == 0 {
+		return groups
+	}
+	keys := make([]string, 0, len(ctx))
+	for k := range ctx {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// requiredGranularScopes, requiredScopes, missingScopes; a bare
+		// "scope" key (a token-endpoint field, say) is not a requirement.
+		lk := strings.ToLower(k)
+		if !strings.Contains(lk, "scope") || !(strings.Contains(lk, "required") || strings.Contains(lk, "missing") || strings.Contains(lk, "granular")) {
+			continue
+		}
+		scopes := make([]string, 0, len(ctx[k]))
+		for _, v := range ctx[k] {
+			scopes = appendScopeNames(scopes, v)
+		}
+		if len(scopes) == 0 {
+			continue
+		}
+		g := scopeGroup{scopes: scopes, src: ScopeSourceRequired, req: requirementOf(msg)}
+		if strings.Contains(lk, "missing") {
+			g.src = ScopeSourceMissing
+			g.req = scopeguardv1.Requirement_REQUIREMENT_UNSPECIFIED
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// appendTextGroups reads scope lists written into message text.
+func appendTextGroups(groups []scopeGroup, msg string) []scopeGroup {
+	if msg == "" {
+		return groups
+	}
+	text := clip(msg, maxTextScan)
+	// Only text about scopes or permissions: a validation message may also
+	// say "required: [email]".
+	if (!strings.Contains(text, "[") && !strings.Contains(text, "'")) ||
+		!(containsFold(text, "scope") || containsFold(text, "permission")) {
+		return groups
+	}
+	for _, m := range reScopeList.FindAllStringSubmatchIndex(text, 20) {
+		lead := strings.ToLower(text[m[2]:m[3]])
+		var scopes []string
+		scopes = appendScopeNames(scopes, text[m[4]:m[5]])
+		if len(scopes) == 0 {
+			continue
+		}
+		req := requirementOf(lead)
+		if req == scopeguardv1.Requirement_REQUIREMENT_UNSPECIFIED {
+			// A Python or Java rendering of the JSON body keeps the
+			// message shortly before the list.
+			req = requirementOf(text[max(0, m[0]-200):m[0]])
+		}
+		g := scopeGroup{scopes: scopes, src: ScopeSourceText, req: req}
+		if strings.Contains(lead, "missing") {
+			g.src = ScopeSourceMissing
+			g.req = scopeguardv1.Requirement_REQUIREMENT_UNSPECIFIED
+		}
+		groups = append(groups, g)
+	}
+	for _, m := range reMissingRequiredScope.FindAllStringSubmatch(text, 20) {
+		if scopes := appendScopeNames(nil, m[1]); len(scopes) > 0 {
+			groups = append(groups, scopeGroup{scopes: scopes, src: ScopeSourceText})
+		}
+	}
+	return groups
+}
+
+// requirementOf reads "One or more of the following scopes are required." and
+// "All of the following scopes are required." (and the shorter text forms).
+func requirementOf(msg string) scopeguardv1.Requirement {
+	m := clip(msg, 4096)
+	switch {
+	case containsFold(m, "one or more"), containsFold(m, "any of"), containsFold(m, "one of"):
+		return scopeguardv1.Requirement_REQUIREMENT_ANY_OF
+	case containsFold(m, "all of"):
+		return scopeguardv1.Requirement_REQUIREMENT_ALL_OF
+	}
+	return scopeguardv1.Requirement_REQUIREMENT_UNSPECIFIED
+}
+
+// containsFold reports whether s contains the lower-case ASCII sub in any
+// case, without allocating.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		c := s[i] | 0x20
+		if c == sub[0] && strings.EqualFold(s[i:i+n], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendScopeNames splits a value such as "a, b" or "[a b]" into scope names
+// and keeps those that look like HubSpot scopes.
+func appendScopeNames(dst []string, v string) []string {
+	start := -1
+	for i := 0; i <= len(v); i++ {
+		sep := i == len(v)
+		if !sep {
+			switch v[i] {
+			case ',', ' ', '[', ']', '"', '\'', '\t', '\n', '\r', ';':
+				sep = true
+			}
+		}
+		switch {
+		case sep && start >= 0:
+			if f := v[start:i]; isScopeName(f) && !looksLikeCredential(f) && len(dst) < maxScopes {
+				dst = append(dst, f)
+			}
+			start = -1
+		case !sep && start < 0:
+			start = i
+		}
+	}
+	return dst
+}
+
+// looksLikeCredential reports whether a would-be scope name is a token
+// (HubSpot never names one, but a scope list is echoed back).
+func looksLikeCredential(s string) bool {
+	return (len(s) >= minOpaqueRun && redactOpaqueRuns(s) != s) ||
+		(len(s) > 4 && strings.EqualFold(s[:4], "pat-") && rePrivateAppToken.MatchString(s))
+}
+
+// isScopeName accepts names like "crm.objects.contacts.read",
+// "e-commerce", "automation-access" and "ACCEPTANCE_TEST.x".
+func isScopeName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	c := s[0]
+	if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "-")
+}
+
+// extractExpiry reads the expiry facts of an EXPIRED_AUTHENTICATION body.
+func (p *Parsed) extractExpiry() {
+	for k, v := range p.Context {
+		if len(v) == 0 {
+			continue
+		}
+		lk := strings.ToLower(strings.ReplaceAll(k, " ", ""))
+		if lk != "expiretime" && lk != "expiresat" && lk != "expiredat" {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v[0])); err == nil {
+			p.ExpiredAt = t.UTC()
+		} else if ms, err := strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64); err == nil {
+			p.ExpiredAt = time.UnixMilli(ms).UTC()
+		}
+	}
+	if !strings.Contains(p.Message, "xpired") {
+		return
+	}
+	if m := reExpiredAgo.FindStringSubmatch(clip(p.Message, 4096)); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || n > 1<<40 {
+			return
+		}
+		unit := time.Second
+		switch strings.ToLower(m[2]) {
+		case "minute":
+			unit = time.Minute
+		case "hour":
+			unit = time.Hour
+		case "day":
+			unit = 24 * time.Hour
+		}
+		if n > int64(1<<62)/int64(unit) {
+			return
+		}
+		p.ExpiredAgo = time.Duration(n) * unit
+		p.HasExpiredAgo = true
+	}
+}
+
+// extractFields collects the properties and request fields HubSpot named as
+// invalid.
+func (p *Parsed) extractFields() {
+	seen := map[string]bool{}
+	add := func(f string) {
+		f = strings.TrimSpace(f)
+		if f == "" || seen[f] || len(p.Fields) >= maxFields || len(f) > 256 {
+			return
+		}
+		seen[f] = true
+		p.Fields = append(p.Fields, f)
+	}
+	for _, d := range p.Details {
+		for _, key := range []string{"propertyName", "propertyNames", "invalidPropertyName", "name", "field", "fields", "missingFields"} {
+			for _, v := range d.Context[key] {
+				add(v)
+			}
+		}
+		if d.In != "" && d.In != "body" && d.In != "query" && d.In != "path" && d.In != "header" {
+			add(d.In)
+		}
+		for _, f := range fieldsInText(d.Message) {
+			add(f)
+		}
+	}
+	for _, key := range []string{"propertyName", "invalidPropertyName", "missingFields"} {
+		for _, v := range p.Context[key] {
+			add(v)
+		}
+	}
+	for _, f := range fieldsInText(p.Message) {
+		add(f)
+	}
+}
+
+// fieldsInText reads property names from validation messages:
+// `Property "foo" does not exist` and `Property values were not valid:
+// [{"name":"firstname",...}]`.
+func fieldsInText(msg string) []string {
+	if msg == "" {
+		return nil
+	}
+	text := clip(msg, maxTextScan)
+	var out []string
+	if strings.Contains(text, "xist") {
+		for _, m := range rePropertyDoesNotExist.FindAllStringSubmatch(text, maxFields) {
+			out = append(out, m[1])
+		}
+	}
+	if i := strings.Index(text, "not valid:"); i >= 0 {
+		rest := strings.TrimSpace(text[i+len("not valid:"):])
+		var items []struct {
+			Name string `json:"name"`
+		}
+		if raw := firstJSONValue(rest); raw != "" && json.Unmarshal([]byte(raw), &items) == nil {
+			for _, it := range items {
+				if it.Name != "" && len(out) < maxFields {
+					out = append(out, it.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// applyHeaders reads the headers that matter: correlation id, auth failure,
+// rate limits and Retry-After.
+func (p *Parsed) applyHeaders(h headerMap) {
+	if p.CorrelationID == "" {
+		p.CorrelationID = clip(h.get("x-hubspot-correlation-id"), 128)
+	}
+	p.AuthFailure = clip(h.get("x-hubspot-auth-failure"), 256)
+	rl := &p.RateLimit
+	if v, ok := h.int("x-hubspot-ratelimit-max"); ok {
+		rl.Max, rl.HeadersSeen = v, true
+	}
+	if v, ok := h.int("x-hubspot-ratelimit-remaining"); ok {
+		rl.Remaining, rl.HeadersSeen = v, true
+	}
+	if v, ok := h.int("x-hubspot-ratelimit-interval-milliseconds"); ok {
+		rl.IntervalMS, rl.HeadersSeen = v, true
+	}
+	if v, ok := h.int("x-hubspot-ratelimit-daily"); ok {
+		rl.Daily, rl.HeadersSeen = v, true
+	}
+	if v, ok := h.int("x-hubspot-ratelimit-daily-remaining"); ok {
+		rl.DailyRemaining, rl.HeadersSeen = v, true
+	}
+	rl.RetryAfter = clip(strings.TrimSpace(h.get("retry-after")), 64)
+}
+
+// headerMap holds the headers this package reads, under lower-case names.
+type headerMap map[string]string
+
+// wantedHeaders are the response headers the diagnosis reads.
+var wantedHeaders = []string{
+	"x-hubspot-correlation-id", "x-hubspot-auth-failure", "retry-after",
+	"x-hubspot-ratelimit-max", "x-hubspot-ratelimit-remaining", "x-hubspot-ratelimit-interval-milliseconds",
+	"x-hubspot-ratelimit-daily", "x-hubspot-ratelimit-daily-remaining",
+}
+
+// wantedHeader returns the lower-case name of a header the diagnosis reads,
+// matching names in any case; ok is false for every other header.
+func wantedHeader(name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	for _, w := range wantedHeaders {
+		if len(name) == len(w) && strings.EqualFold(name, w) {
+			return w, true
+		}
+	}
+	return "", false
+}
+
+// normalizeHeaders keeps the wanted headers under lower-case names. When
+// names differ only in case, the first in sorted order wins, so the answer
+// does not depend on map order.
+func normalizeHeaders(in map[string]string) headerMap {
+	h := make(headerMap, 4)
+	winner := map[string]string{}
+	for k, v := range in {
+		w, ok := wantedHeader(k)
+		if !ok {
+			continue
+		}
+		if prev, dup := winner[w]; dup && prev < k {
+			continue
+		}
+		winner[w] = k
+		h[w] = v
+	}
+	return h
+}
+
+func (h headerMap) get(name string) string { return h[name] }
+
+func (h headerMap) int(name string) (int64, bool) {
+	v, ok := h[name]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
