@@ -24,6 +24,7 @@ type Metrics struct {
 	decisions            *prometheus.CounterVec
 	decisionsByVerdict   map[scopeguardv1.Verdict]prometheus.Counter
 	explanations         *prometheus.CounterVec
+	explanationsByCause  map[scopeguardv1.RootCause]prometheus.Counter
 	catalogDisagreements *prometheus.CounterVec
 	upstreamCalls        *prometheus.CounterVec
 	refreshes            *prometheus.CounterVec
@@ -77,6 +78,13 @@ func NewMetrics() *Metrics {
 			m.decisionsByVerdict[verdict] = m.decisions.WithLabelValues(verdict.String())
 		}
 	}
+	m.explanationsByCause = map[scopeguardv1.RootCause]prometheus.Counter{}
+	for c := range scopeguardv1.RootCause_name {
+		cause := scopeguardv1.RootCause(c)
+		if cause != scopeguardv1.RootCause_ROOT_CAUSE_UNSPECIFIED {
+			m.explanationsByCause[cause] = m.explanations.WithLabelValues(cause.String())
+		}
+	}
 	return m
 }
 
@@ -90,6 +98,19 @@ func (m *Metrics) countDecision(v scopeguardv1.Verdict) {
 	if c, ok := m.decisionsByVerdict[v]; ok {
 		c.Inc()
 	}
+}
+
+// countExplanation counts one ExplainError answer.
+func (m *Metrics) countExplanation(c scopeguardv1.RootCause) {
+	if counter, ok := m.explanationsByCause[c]; ok {
+		counter.Inc()
+	}
+}
+
+// countDisagreement counts a HubSpot body that contradicts the catalog.
+// Labels are bounded: they are catalog templates, never request paths.
+func (m *Metrics) countDisagreement(method, template string) {
+	m.catalogDisagreements.WithLabelValues(method, template).Inc()
 }
 
 // countIntrospection is the Introspector's OnIntrospect hook.

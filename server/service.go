@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
@@ -23,6 +24,10 @@ type Service struct {
 	metrics      *Metrics
 	log          *slog.Logger
 	now          func() time.Time
+
+	// disagreements holds the operations whose catalog disagreement with
+	// HubSpot has been logged (each is logged once; all are counted).
+	disagreements sync.Map
 }
 
 // Deps are the service's collaborators. BuildService assembles them from a

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
+	"github.com/eshopman/scopeguard/server/explain"
+	"github.com/eshopman/scopeguard/server/hubspot"
+)
+
+// ExplainError diagnoses a failed HubSpot call: it reads HubSpot's error in
+// whatever shape it came, weighs it against the catalog and the scopes the
+// token really holds (given, or introspected from the token), and answers
+// with the root cause and the steps that fix it.
+func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErrorRequest) (*scopeguardv1.ExplainErrorResponse, error) {
+	in := explain.Input{
+		HTTPStatus:  int(req.GetHttpStatus()),
+		Body:        req.GetBody(),
+		Headers:     req.GetHeaders(),
+		Endpoint:    req.GetEndpoint(),
+		AppType:     req.GetAppType(),
+		ClientID:    req.GetClientId(),
+		RedirectURI: req.GetRedirectUri(),
+		ScopeFacts:  s.scopeFact,
+		Now:         s.now(),
+	}
+	if name := req.GetApp(); name != "" {
+		app, ok := s.apps.Lookup(name)
+		if !ok {
+			return nil, toStatus(ctx, &unknownAppError{name: name})
+		}
+		if in.ClientID == "" {
+			in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
+		}
+	}
+
+	switch token := req.GetAccessToken(); {
+	case token != "":
+		if err := s.explainToken(ctx, req.GetApp(), token, &in); err != nil {
+			return nil, toStatus(ctx, err)
+		}
+	case len(req.GetGrantedScopes()) > 0:
+		in.GrantedScopes, in.GrantedKnown = req.GetGrantedScopes(), true
+	}
+
+	var op *catalog.Operation
+	if ep := req.GetEndpoint(); ep != nil {
+		m, err := s.catalog.Match(ep.GetMethod(), ep.GetPath())
+		var unknown *catalog.UnknownEndpointError
+		switch {
+		case errors.As(err, &unknown):
+			// Not in the catalog: the diagnosis goes on from the body alone.
+		case err != nil:
+			return nil, endpointErrors(ctx, []*endpointError{{field: "endpoint.path", err: err}})
+		default:
+			op = m.Operation
+			in.Catalog = &explain.EndpointFacts{
+				Operation:    s.decider.partsFor(m, in.AppType).operation,
+				Alternatives: m.Requirement(in.AppType).Alternatives(),
+			}
+		}
+	}
+
+	res := explain.Diagnose(in)
+	s.metrics.countExplanation(res.Response.GetRootCause())
+	if res.Catalog.Checked && !res.Catalog.Agrees {
+		s.reportDisagreement(ctx, op, res.Catalog)
+	}
+	return res.Response, nil
+}
+
+// explainToken fills in what the failing token says: its shape, and its
+// scopes from introspection. HubSpot being unreachable only costs the
+// diagnosis the token's scopes; a request naming an unknown app, or one
+// that cannot be introspected without app credentials, is the caller's to
+// fix.
+func (s *Service) explainToken(ctx context.Context, appName, token string, in *explain.Input) error {
+	in.Secrets = []string{token}
+	cred := hubspot.ClassifyCredential(token)
+	in.Credential = explain.Credential{
+		Type:          cred.Inner.CredentialType(),
+		DoubledBearer: cred.Kind == hubspot.CredentialBearerPrefixed,
+	}
+	info, err := s.introspect(ctx, appName, token)
+	var unknownApp *unknownAppError
+	var needCreds *hubspot.AppCredentialsRequiredError
+	switch {
+	case errors.As(err, &unknownApp), errors.As(err, &needCreds), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case err != nil:
+		s.log.WarnContext(ctx, "explaining without the token's scopes: introspection failed",
+			slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+		return nil
+	}
+	in.Token = tokenInfo(info, token)
+	if in.AppType == scopeguardv1.AppType_APP_TYPE_UNSPECIFIED {
+		in.AppType = appTypeOf(info.Credential)
+	}
+	if info.Active {
+		in.GrantedScopes, in.GrantedKnown, in.GrantedFromToken = info.Scopes, true, true
+	}
+	return nil
+}
+
+// scopeFact is the explain package's view of the catalog's scope table.
+func (s *Service) scopeFact(name string) (explain.ScopeFact, bool) {
+	sc, ok := s.catalog.Scope(name)
+	if !ok {
+		return explain.ScopeFact{}, false
+	}
+	return explain.ScopeFact{Kind: sc.Kind.String(), TierNote: sc.TierNote}, true
+}
+
+// reportDisagreement counts every body whose required scopes contradict
+// the catalog, and logs the first one per operation, so that catalog drift
+// shows in production without flooding the log.
+func (s *Service) reportDisagreement(ctx context.Context, op *catalog.Operation, check explain.CatalogCheck) {
+	s.metrics.countDisagreement(op.Method, op.Template)
+	if _, seen := s.disagreements.LoadOrStore(op, struct{}{}); seen {
+		return
+	}
+	s.log.WarnContext(ctx, "HubSpot's required scopes disagree with the catalog",
+		slog.String("request_id", requestIDFrom(ctx)),
+		slog.String("method", op.Method),
+		slog.String("template", op.Template),
+		slog.String("reason", check.Reason),
+		slog.Any("only_in_body", check.OnlyInBody),
+		slog.Any("only_in_catalog", check.OnlyInCatalog))
+}
