@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -313,5 +314,138 @@ func printPlan(w io.Writer, resp *scopeguardv1.PlanScopesResponse) error {
 	for _, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
 		printDecision(w, d)
 	}
+	return err
+}
+
+// headerList is a repeatable flag of "Name: value" response headers.
+type headerList map[string]string
+
+func (h headerList) String() string { return "" }
+
+func (h headerList) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%q: want \"Name: value\"", v)
+	}
+	h[strings.TrimSpace(name)] = strings.TrimSpace(value)
+	return nil
+}
+
+// explainCmd runs ExplainError offline.
+func explainCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("scopeguard explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scopeguard explain [flags]")
+		fmt.Fprintln(stderr, "Explains a HubSpot error response, offline: its root cause and what to do.")
+		fs.PrintDefaults()
+	}
+	var common commonFlags
+	common.register(fs)
+	headers := headerList{}
+	var status int
+	var body, method, path, scopes, clientID, redirectURI string
+	fs.IntVar(&status, "status", 0, "HubSpot's HTTP status (0: unknown, only the body is known)")
+	fs.StringVar(&body, "body", "", `HubSpot's response body: the text itself, @FILE to read a file, or - to read standard input`)
+	fs.Var(headers, "header", `a response header as "Name: value" (repeatable), e.g. "Retry-After: 10"`)
+	fs.StringVar(&method, "method", "", "the failed call's HTTP method (with --path)")
+	fs.StringVar(&path, "path", "", "the failed call's path or URL (with --method)")
+	fs.StringVar(&scopes, "scopes", "", "the scopes the failing token holds, separated by commas or spaces")
+	fs.StringVar(&clientID, "client-id", "", "the public app's client id, for the re-authorization URL")
+	fs.StringVar(&redirectURI, "redirect-uri", "", "the app's redirect URI, for the re-authorization URL")
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return usageError(err)
+	}
+	if len(positional) > 0 {
+		return exitUsage, fmt.Errorf("unexpected arguments %q (give the body with --body)", positional)
+	}
+	app, err := common.app()
+	if err != nil {
+		return exitUsage, err
+	}
+	text, err := readBody(body, stdin)
+	if err != nil {
+		return exitUsage, err
+	}
+	req := &scopeguardv1.ExplainErrorRequest{
+		// Clamped so the conversion cannot wrap into a valid status;
+		// validation refuses anything but 0 or 100-599.
+		HttpStatus: int32(min(max(status, -1), 1000)), Body: text, Headers: headers, AppType: app,
+		ClientId: clientID, RedirectUri: redirectURI,
+	}
+	if method != "" || path != "" {
+		req.Endpoint = &scopeguardv1.Endpoint{Method: method, Path: path}
+	}
+	if scopes != "" {
+		req.GrantedScopes = []string{scopes}
+	}
+	o, err := newOffline()
+	if err != nil {
+		return exitError, err
+	}
+	if err := o.validate(req); err != nil {
+		return exitUsage, err
+	}
+	resp, err := o.svc.ExplainError(ctx, req)
+	if err != nil {
+		return exitUsage, statusMessage(err)
+	}
+	if common.json {
+		err = printJSON(stdout, resp)
+	} else {
+		err = printExplanation(stdout, resp)
+	}
+	if err != nil {
+		return exitError, err
+	}
+	return exitOK, nil
+}
+
+// readBody resolves --body: literal text, @FILE, or - for standard input.
+// It reads at most one byte past the API's 1 MiB limit, so that an
+// oversized body is refused by validation rather than read whole.
+func readBody(arg string, stdin io.Reader) (string, error) {
+	var r io.Reader
+	switch {
+	case arg == "-":
+		r = stdin
+	case strings.HasPrefix(arg, "@"):
+		f, err := os.Open(arg[1:])
+		if err != nil {
+			return "", err
+		}
+		defer func() { _ = f.Close() }()
+		r = f
+	default:
+		return arg, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	return string(data), err
+}
+
+func printExplanation(w io.Writer, resp *scopeguardv1.ExplainErrorResponse) error {
+	cause := strings.TrimPrefix(resp.GetRootCause().String(), "ROOT_CAUSE_")
+	fmt.Fprintf(w, "%s", cause)
+	if c := resp.GetCategory(); c != "" {
+		fmt.Fprintf(w, " (HubSpot: %s)", c)
+	}
+	fmt.Fprintf(w, "\n%s\n", resp.GetSummary())
+	if missing := resp.GetMissingScopes(); len(missing) > 0 {
+		fmt.Fprintf(w, "missing scopes: %s\n", strings.Join(missing, " "))
+	}
+	if resp.GetRetryable() {
+		fmt.Fprintf(w, "retryable after %s\n", resp.GetRetryAfter().AsDuration())
+	}
+	for i, r := range resp.GetRemediations() {
+		fmt.Fprintf(w, "%d. %s\n", i+1, r.GetDescription())
+		if u := r.GetUrl(); u != "" {
+			fmt.Fprintf(w, "   %s\n", u)
+		}
+	}
+	if id := resp.GetCorrelationId(); id != "" {
+		fmt.Fprintf(w, "correlation id: %s\n", id)
+	}
+	_, err := fmt.Fprintf(w, "catalog agrees: %v\n", resp.GetCatalogAgrees())
 	return err
 }

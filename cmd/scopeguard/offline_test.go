@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -104,7 +106,7 @@ func TestOfflineCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code, err := run(context.Background(), tt.args, &stdout, &stderr)
+			code, err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
 			}
@@ -129,7 +131,7 @@ func TestCheckJSONIsTheResponse(t *testing.T) {
 	t.Parallel()
 	args := []string{"GET", "/crm/v3/objects/contacts", "POST", "/crm/v3/objects/deals/search"}
 	var stdout, stderr bytes.Buffer
-	code, err := run(context.Background(), append([]string{"check", "--json", "--scopes", "crm.objects.contacts.read"}, args...), &stdout, &stderr)
+	code, err := run(context.Background(), append([]string{"check", "--json", "--scopes", "crm.objects.contacts.read"}, args...), strings.NewReader(""), &stdout, &stderr)
 	if err != nil || code != exitNotAllowed {
 		t.Fatalf("check --json = %d, %v (stderr %s)", code, err, stderr.String())
 	}
@@ -151,5 +153,82 @@ func TestCheckJSONIsTheResponse(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, &got, protocmp.Transform()); diff != "" {
 		t.Errorf("--json output differs from the service's response (-service +cli):\n%s", diff)
+	}
+}
+
+func TestExplainCommand(t *testing.T) {
+	t.Parallel()
+	seed := `{"status":"error","message":"This app hasn't been granted all required scopes to make this call.","correlationId":"0b8f3c2e-6a1d-4f5e-9c3b-2d7e8f9a1b4c","errors":[{"message":"All of the following scopes are required.","context":{"requiredGranularScopes":["account-info.security.read"]}}],"category":"MISSING_SCOPES"}`
+	file := filepath.Join(t.TempDir(), "body.json")
+	if err := os.WriteFile(file, []byte(seed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seedArgs := []string{"--status", "403", "--method", "GET", "--path", "/account-info/v3/activity/audit-logs", "--scopes", "account-info.security.read,oauth"}
+	tests := []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		wantErr  string
+		wantOut  []string
+	}{
+		{
+			name:     "seed case from a file",
+			args:     append([]string{"explain", "--body", "@" + file}, seedArgs...),
+			wantCode: exitOK,
+			wantOut:  []string{"SCOPE_GRANTED_BUT_FORBIDDEN (HubSpot: MISSING_SCOPES)", "Enterprise", "correlation id: 0b8f3c2e-6a1d-4f5e-9c3b-2d7e8f9a1b4c", "catalog agrees: true"},
+		},
+		{
+			name:     "seed case from standard input",
+			args:     append([]string{"explain", "--body", "-"}, seedArgs...),
+			stdin:    seed,
+			wantCode: exitOK,
+			wantOut:  []string{"SCOPE_GRANTED_BUT_FORBIDDEN"},
+		},
+		{
+			name:     "rate limit from a literal body and a header",
+			args:     []string{"explain", "--status", "429", "--header", "Retry-After: 3", "--body", `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","category":"RATE_LIMITS","policyName":"TEN_SECONDLY_ROLLING"}`},
+			wantCode: exitOK,
+			wantOut:  []string{"RATE_LIMITED", "retryable after 3s"},
+		},
+		{
+			name:     "status out of range",
+			args:     []string{"explain", "--status", "700", "--body", "x"},
+			wantCode: exitUsage,
+			wantErr:  "http_status: must be 0 (unknown) or an HTTP status from 100 to 599",
+		},
+		{
+			name:     "malformed header",
+			args:     []string{"explain", "--header", "Retry-After", "--body", "x"},
+			wantCode: exitUsage,
+			wantErr:  `want "Name: value"`,
+		},
+		{
+			name:     "missing body file",
+			args:     []string{"explain", "--status", "403", "--body", "@/nonexistent/body.json"},
+			wantCode: exitUsage,
+			wantErr:  "nonexistent",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code, err := run(context.Background(), tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("error = %v, want one containing %q", err, tt.wantErr)
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+		})
 	}
 }

@@ -24,12 +24,13 @@ commands:
   serve    run the gRPC server (default)
   check    check granted scopes against endpoints, offline: check [flags] METHOD PATH...
   plan     plan the least-privileged scopes for endpoints, offline: plan [flags] METHOD PATH...
+  explain  explain a HubSpot error response, offline: explain --status 403 --body @file.json
 
 Run "scopeguard <command> -h" for a command's flags.
 `
 
 // run dispatches to a subcommand and returns the process exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		return check(ctx, args, stdout, stderr)
 	case "plan":
 		return plan(ctx, args, stdout, stderr)
+	case "explain":
+		return explainCmd(ctx, args, stdin, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK, nil
