@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -101,7 +102,9 @@ func tokenInfo(info *hubspot.TokenInfo, token string) *scopeguardv1.TokenInfo {
 		UserId:         info.UserID,
 		HubDomain:      info.HubDomain,
 		Scopes:         info.Scopes,
-		Fingerprint:    hubspot.Secret(token).Fingerprint(),
+		// The token as introspected and cached: surrounding whitespace is
+		// not part of it.
+		Fingerprint:    hubspot.Secret(strings.TrimSpace(token)).Fingerprint(),
 		InactiveReason: string(info.InactiveReason),
 	}
 	if !info.ExpiresAt.IsZero() {

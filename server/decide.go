@@ -94,7 +94,14 @@ func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, ap
 				}
 			}
 		case err != nil:
-			bad = append(bad, &endpointError{field: field + "[" + strconv.Itoa(i) + "].path", err: err})
+			// An unsupported method is the method field's fault, the
+			// rest (foreign host, unusable path) the path's.
+			at := field + "[" + strconv.Itoa(i) + "].path"
+			var method *catalog.MethodError
+			if errors.As(err, &method) {
+				at = field + "[" + strconv.Itoa(i) + "].method"
+			}
+			bad = append(bad, &endpointError{field: at, err: err})
 		default:
 			parts := d.partsFor(m, app)
 			b.matches[i] = matched{parts: parts, req: m.Requirement(app)}
