@@ -32,8 +32,8 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	} else {
 		grants = s.catalog.NewGrants(req.GetGrantedScopes()...)
 	}
-	resp.GrantedScopes = grants.Scopes()
-	resp.UnknownScopes = grants.Unknown()
+	resp.GrantedScopes = clipNames(grants.Scopes(), len(grants.Scopes()))
+	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
 
 	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
 	if len(bad) > 0 {
@@ -43,7 +43,7 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	resp.Allowed = true
 	for _, d := range b.decisions {
 		if resp.Token != nil && !resp.Token.GetActive() {
-			markInactive(d, resp.Token.GetInactiveReason())
+			markInactive(d, hubspot.InactiveReason(resp.Token.GetInactiveReason()))
 		}
 		switch d.GetVerdict() {
 		case scopeguardv1.Verdict_VERDICT_ALLOWED, scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED:
@@ -60,17 +60,28 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	return resp, nil
 }
 
-// markInactive turns a decision for an expired or revoked token into
-// VERDICT_TOKEN_INACTIVE, keeping what the endpoint would need.
-func markInactive(d *scopeguardv1.EndpointDecision, reason string) {
+// markInactive turns a decision for an expired, revoked or misused token
+// into VERDICT_TOKEN_INACTIVE, keeping what the endpoint would need, and
+// says what to do about the token.
+func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReason) {
 	if d.GetVerdict() == scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT {
 		return
 	}
 	d.Verdict = scopeguardv1.Verdict_VERDICT_TOKEN_INACTIVE
 	d.SatisfiedBy = nil
 	d.MissingScopes = nil
-	d.Explanation = "The access token is " + reason + ", so no call can succeed with it whatever its scopes; " +
-		"get a fresh one (ScopeGuardService.RefreshToken for OAuth apps, the app's settings for private apps)."
+	var fix string
+	switch reason {
+	case hubspot.InactiveBearerPrefixed:
+		fix = "send the token without the extra \"Bearer \" (the HTTP client adds it)."
+	case hubspot.InactiveNotBearerToken:
+		fix = "send an access token: refresh tokens are exchanged for one (ScopeGuardService.RefreshToken), developer API keys go in the hapikey parameter, personal access keys are exchanged by the HubSpot CLI."
+	case hubspot.InactiveExpired:
+		fix = "refresh it (ScopeGuardService.RefreshToken)."
+	default:
+		fix = "refresh it (ScopeGuardService.RefreshToken) or, if the refresh token is refused too, have the account install the app again; for a private app, use its current token."
+	}
+	d.Explanation = "The access token is " + string(reason) + ", so no call can succeed with it whatever its scopes; " + fix
 }
 
 // introspect asks HubSpot (or the cache) about an access token, with the
@@ -123,4 +134,29 @@ func appTypeOf(kind hubspot.CredentialKind) scopeguardv1.AppType {
 	default:
 		return scopeguardv1.AppType_APP_TYPE_PUBLIC
 	}
+}
+
+// Scope names are echoed back to the caller, who may have sent anything up
+// to the message-size limit: no name longer than this, and no more unknown
+// names than that.
+const (
+	maxEchoedNameSize = 128
+	maxEchoedUnknown  = 100
+)
+
+// clipNames bounds caller-given names for echoing: at most limit of them,
+// each clipped to maxEchoedNameSize bytes. names may be shared; it is
+// copied before any name is shortened.
+func clipNames(names []string, limit int) []string {
+	names = names[:min(len(names), limit)]
+	if !slices.ContainsFunc(names, func(n string) bool { return len(n) > maxEchoedNameSize }) {
+		return names
+	}
+	clipped := slices.Clone(names)
+	for i, n := range clipped {
+		if len(n) > maxEchoedNameSize {
+			clipped[i] = strings.ToValidUTF8(n[:maxEchoedNameSize], "") + "…"
+		}
+	}
+	return clipped
 }

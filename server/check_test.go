@@ -419,6 +419,16 @@ func TestCheckScopesNormalisesGrantedScopes(t *testing.T) {
 			want:     &scopeguardv1.CheckScopesResponse{MissingScopes: []string{"crm.objects.contacts.read", "crm.objects.contacts.write"}},
 			verdicts: []scopeguardv1.Verdict{missing, missing},
 		},
+		{
+			name:    "junk is echoed back clipped",
+			granted: []string{strings.Repeat("x", 300), "crm.objects.contacts.read"},
+			want: &scopeguardv1.CheckScopesResponse{
+				GrantedScopes: []string{"crm.objects.contacts.read", strings.Repeat("x", 128) + "…"},
+				UnknownScopes: []string{strings.Repeat("x", 128) + "…"},
+				MissingScopes: []string{"crm.objects.contacts.write"},
+			},
+			verdicts: []scopeguardv1.Verdict{allowed, missing},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -575,7 +585,7 @@ func TestCheckScopesRefusesUnusableEndpoints(t *testing.T) {
 			fields:    []string{"endpoints[0].path"},
 		},
 		{
-			name:      "a method HubSpot's API does not use names the method field",
+			name:      "a method HubSpot's API does not use is refused by validation",
 			endpoints: []*scopeguardv1.Endpoint{ok, endpoint("OPTIONS", "/crm/v3/objects/contacts")},
 			reason:    scopeguardv1.ErrorReason_INVALID_REQUEST,
 			fields:    []string{"endpoints[1].method"},

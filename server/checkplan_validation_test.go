@@ -170,10 +170,10 @@ func TestCheckAndPlanValidation(t *testing.T) {
 		{
 			name: "plan names unusable required and optional endpoints alike",
 			call: planReq(func(r *scopeguardv1.PlanScopesRequest) {
-				r.Endpoints = []*scopeguardv1.Endpoint{ok, endpoint("OPTIONS", "/crm/v3/objects/contacts")}
+				r.Endpoints = []*scopeguardv1.Endpoint{ok, endpoint("GET", "/crm/v3/objects/%2e%2e/contacts")}
 				r.OptionalEndpoints = []*scopeguardv1.Endpoint{endpoint("GET", "/crm/v3/objects/./deals")}
 			}),
-			fields: []string{"endpoints[1].method", "optional_endpoints[0].path"},
+			fields: []string{"endpoints[1].path", "optional_endpoints[0].path"},
 		},
 	}
 	for _, tt := range tests {

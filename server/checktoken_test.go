@@ -221,8 +221,8 @@ func TestCheckScopesByInactiveToken(t *testing.T) {
 			token: func(env *refreshEnv) string {
 				return "Bearer " + env.fake.MintAccessToken(shopGrant, time.Time{})
 			},
-			credential: scopeguardv1.CredentialType_CREDENTIAL_TYPE_UNSPECIFIED,
-			reason:     "not a bearer token",
+			credential: scopeguardv1.CredentialType_CREDENTIAL_TYPE_OAUTH_ACCESS_TOKEN,
+			reason:     `already prefixed with "Bearer " (HubSpot would receive "Bearer Bearer …")`,
 		},
 	}
 	for _, tt := range tests {

@@ -30,7 +30,8 @@ func (s *Service) PlanScopes(ctx context.Context, req *scopeguardv1.PlanScopesRe
 		OptionalDecisions: optional.decisions,
 		Exact:             requiredPlan.Exact && optionalPlan.Exact,
 	}
-	if req.GetClientId() != "" && app != scopeguardv1.AppType_APP_TYPE_PRIVATE && app != scopeguardv1.AppType_APP_TYPE_DEVELOPER {
+	oauth := app != scopeguardv1.AppType_APP_TYPE_PRIVATE && app != scopeguardv1.AppType_APP_TYPE_DEVELOPER
+	if req.GetClientId() != "" && oauth && len(resp.GetRequiredScopes())+len(resp.GetOptionalScopes()) > 0 {
 		resp.AuthorizeUrl = hubspot.AuthorizeURL(req.GetClientId(), req.GetRedirectUri(), resp.GetRequiredScopes(), resp.GetOptionalScopes())
 	}
 

@@ -402,3 +402,20 @@ func TestPlanScopesAcceptanceCase(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanScopesNoURLWithoutScopes: an install URL with an empty scope
+// parameter would only earn the user an error page from HubSpot.
+func TestPlanScopesNoURLWithoutScopes(t *testing.T) {
+	t.Parallel()
+	ts := offlineOn(t, checkDay)
+	resp, err := ts.client().PlanScopes(t.Context(), &scopeguardv1.PlanScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{endpoint("POST", "/oauth/2026-03/token"), endpoint("GET", "/nope/v1/things")},
+		ClientId:  "app-123",
+	})
+	if err != nil {
+		t.Fatalf("PlanScopes: %v", err)
+	}
+	if resp.GetAuthorizeUrl() != "" || len(resp.GetRequiredScopes()) != 0 {
+		t.Errorf("plan with nothing to request = scopes %v, URL %q; want neither", resp.GetRequiredScopes(), resp.GetAuthorizeUrl())
+	}
+}

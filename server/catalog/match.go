@@ -434,6 +434,9 @@ func extractPath(in string) (string, error) {
 		s = s[:i]
 	}
 	rest, isURL := cutScheme(s)
+	if i := strings.Index(s, "://"); !isURL && i > 0 && !strings.ContainsRune(s[:i], '/') {
+		return "", &PathError{Path: truncate(s[:i], 16) + "://…", Reason: "only http and https URLs name HubSpot endpoints"}
+	}
 	if !isURL {
 		if schemeless, ok := strings.CutPrefix(s, "//"); ok {
 			// "//api.hubapi.com/crm/..." is a scheme-relative URL;

@@ -137,6 +137,12 @@ func TestMatchErrors(t *testing.T) {
 				t.Errorf("got %v, want PathError", err)
 			}
 		}},
+		{"other URL schemes are refused", "GET", "ftp://api.hubapi.com/crm/v3/owners", func(t *testing.T, err error) {
+			var pe *PathError
+			if !errors.As(err, &pe) || !strings.Contains(pe.Reason, "http and https") {
+				t.Errorf("got %v, want a PathError about the scheme", err)
+			}
+		}},
 		{"unsupported method", "TRACE", "/crm/v3/owners", func(t *testing.T, err error) {
 			var me *MethodError
 			if !errors.As(err, &me) {

@@ -169,26 +169,29 @@ func (g *Grants) hasID(id uint16) bool { return g.bits[id>>6]&(1<<(id&63)) != 0 
 // trimmed and de-duplicated. Names the catalog does not know are kept and
 // reported by Unknown: they can satisfy no catalogued requirement.
 func (c *Catalog) NewGrants(scopes ...string) Grants {
-	var g Grants
-	seen := map[string]bool{}
+	g := Grants{scopes: make([]string, 0, len(scopes))}
 	for _, item := range scopes {
-		for _, name := range strings.FieldsFunc(item, func(r rune) bool {
-			return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
-		}) {
-			if seen[name] {
-				continue
-			}
-			seen[name] = true
-			g.scopes = append(g.scopes, name)
-			if id, ok := c.scopeIDs[name]; ok {
-				g.bits[id>>6] |= 1 << (id & 63)
+		for item != "" {
+			name := item
+			if i := strings.IndexAny(item, ", \t\n\r"); i >= 0 {
+				name, item = item[:i], item[i+1:]
 			} else {
-				g.unknown = append(g.unknown, name)
+				item = ""
+			}
+			if name != "" {
+				g.scopes = append(g.scopes, name)
 			}
 		}
 	}
 	slices.Sort(g.scopes)
-	slices.Sort(g.unknown)
+	g.scopes = slices.Compact(g.scopes)
+	for _, name := range g.scopes {
+		if id, ok := c.scopeIDs[name]; ok {
+			g.bits[id>>6] |= 1 << (id & 63)
+		} else {
+			g.unknown = append(g.unknown, name)
+		}
+	}
 	return g
 }
 

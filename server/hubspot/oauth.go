@@ -48,8 +48,11 @@ const (
 	InactiveMalformed InactiveReason = "malformed"
 	// InactiveNotBearerToken means the value is a credential that is never
 	// sent as a bearer token (refresh token, developer API key, personal
-	// access key, a value with its own "Bearer " prefix).
+	// access key).
 	InactiveNotBearerToken InactiveReason = "not a bearer token"
+	// InactiveBearerPrefixed means the value itself starts with "Bearer ",
+	// so the Authorization header HubSpot receives reads "Bearer Bearer …".
+	InactiveBearerPrefixed InactiveReason = `already prefixed with "Bearer " (HubSpot would receive "Bearer Bearer …")`
 )
 
 // TokenInfo is what introspection says about an access token. It never holds

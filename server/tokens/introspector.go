@@ -90,8 +90,8 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 // the private-app endpoint; OAuth access tokens, and values of no known shape,
 // to OAuth introspection with app's credentials (needed with OAuth 2026-03).
 // Values that are never bearer tokens (refresh tokens, developer API keys,
-// personal access keys, values with their own "Bearer " prefix) are answered
-// inactive from their shape, without a HubSpot call. Surrounding whitespace is
+// personal access keys) and values with their own "Bearer " prefix are
+// answered inactive from their shape, without a HubSpot call. Surrounding whitespace is
 // ignored. An expired, revoked or unknown token is an answer (Active false),
 // not an error. Errors are the hubspot package's typed errors
 // (*hubspot.AppCredentialsRequiredError, *hubspot.ClientCredentialsError,
@@ -99,6 +99,10 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 func (i *Introspector) Introspect(ctx context.Context, app hubspot.AppCredentials, token hubspot.Secret) (*hubspot.TokenInfo, error) {
 	token = hubspot.Secret(strings.TrimSpace(token.Reveal()))
 	cred := hubspot.ClassifyCredential(token.Reveal())
+	if cred.Kind == hubspot.CredentialBearerPrefixed {
+		i.observe(SourceShape, nil)
+		return &hubspot.TokenInfo{InactiveReason: hubspot.InactiveBearerPrefixed, Credential: cred.Inner}, nil
+	}
 	if !cred.Kind.Bearer() {
 		i.observe(SourceShape, nil)
 		return &hubspot.TokenInfo{InactiveReason: hubspot.InactiveNotBearerToken, Credential: cred.Kind}, nil

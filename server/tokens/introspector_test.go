@@ -121,15 +121,17 @@ func TestExpiredTokenIsAnAnswer(t *testing.T) {
 func TestNonBearerCredentialsNeedNoCall(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		token string
-		kind  hubspot.CredentialKind
+		name   string
+		token  string
+		kind   hubspot.CredentialKind
+		reason hubspot.InactiveReason
 	}{
-		{"refresh token", "na1-8649-43d7-456c-a15c-305ec7f11101", hubspot.CredentialRefreshToken},
-		{"developer api key", "9dd2ad79-efc6-4bba-9459-156720ba23e0", hubspot.CredentialDeveloperAPIKey},
-		{"personal access key", "CiRuYTEtMDAwMC0xMTExLTIyMjItMzMzMy00NDQ0NTU1NTY2NjYQ9tCdGBiyi5Ip", hubspot.CredentialPersonalAccessKey},
-		{"doubled bearer prefix", "Bearer pat-na1-70271006-11d8-4a5d-9169-b12f4327e5b0", hubspot.CredentialBearerPrefixed},
-		{"empty", "  ", hubspot.CredentialEmpty},
+		{"refresh token", "na1-8649-43d7-456c-a15c-305ec7f11101", hubspot.CredentialRefreshToken, hubspot.InactiveNotBearerToken},
+		{"developer api key", "9dd2ad79-efc6-4bba-9459-156720ba23e0", hubspot.CredentialDeveloperAPIKey, hubspot.InactiveNotBearerToken},
+		{"personal access key", "CiRuYTEtMDAwMC0xMTExLTIyMjItMzMzMy00NDQ0NTU1NTY2NjYQ9tCdGBiyi5Ip", hubspot.CredentialPersonalAccessKey, hubspot.InactiveNotBearerToken},
+		// The kind reported is the token's behind the extra prefix.
+		{"doubled bearer prefix", "Bearer pat-na1-70271006-11d8-4a5d-9169-b12f4327e5b0", hubspot.CredentialPrivateAppToken, hubspot.InactiveBearerPrefixed},
+		{"empty", "  ", hubspot.CredentialEmpty, hubspot.InactiveNotBearerToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +143,7 @@ func TestNonBearerCredentialsNeedNoCall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := &hubspot.TokenInfo{InactiveReason: hubspot.InactiveNotBearerToken, Credential: tt.kind}
+			want := &hubspot.TokenInfo{InactiveReason: tt.reason, Credential: tt.kind}
 			if diff := cmp.Diff(want, info); diff != "" {
 				t.Errorf("info mismatch (-want +got):\n%s", diff)
 			}

@@ -241,7 +241,7 @@ func (CredentialType) EnumDescriptor() ([]byte, []int) {
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// method is the HTTP method, e.g. "GET" or "post" (case-insensitive):
-	// GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+	// GET, POST, PUT, PATCH, DELETE or HEAD (read as GET).
 	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
 	// path is either a bare path ("/crm/v3/objects/contacts/123?archived=false")
 	// or a full URL on a HubSpot API host ("https://api.hubapi.com/crm/v3/...").
@@ -824,9 +824,9 @@ var File_scopeguard_v1_types_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"x\n" +
-	"\bEndpoint\x12L\n" +
-	"\x06method\x18\x01 \x01(\tB4\xbaH1r/2-^(?i:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)$R\x06method\x12\x1e\n" +
+	"\x19scopeguard/v1/types.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"p\n" +
+	"\bEndpoint\x12D\n" +
+	"\x06method\x18\x01 \x01(\tB,\xbaH)r'2%^(?i:GET|POST|PUT|PATCH|DELETE|HEAD)$R\x06method\x12\x1e\n" +
 	"\x04path\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01(\x80 R\x04path\"\"\n" +
 	"\bScopeSet\x12\x16\n" +
