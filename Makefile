@@ -67,8 +67,16 @@ test: ## Unit and in-process gRPC tests with the race detector.
 	go test -race -shuffle=on ./...
 
 .PHONY: e2e
-e2e: build $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl and grpc-health-probe.
+e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo.
 	PATH="$(BIN):$$PATH" scripts/e2e.sh
+
+.PHONY: fakehubspot
+fakehubspot: ## Build bin/fakehubspot (the fake HubSpot for demos and tests).
+	go build -o $(BIN)/fakehubspot ./cmd/fakehubspot
+
+.PHONY: demo
+demo: build fakehubspot $(GRPCURL) ## The seed story against the fake HubSpot: CheckScopes by token, the 403, ExplainError, RefreshToken.
+	PATH="$(BIN):$$PATH" examples/demo.sh
 
 $(GRPCURL):
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4

@@ -71,8 +71,21 @@ expect_contains "empty CheckScopes is InvalidArgument" "$out" "Code: InvalidArgu
 expect_contains "empty CheckScopes names the field" "$out" '"field": "endpoints"'
 expect_contains "empty CheckScopes has ErrorInfo" "$out" '"reason": "INVALID_REQUEST"'
 
+# The README's grpcurl recipes, one per RPC that needs no HubSpot account.
+export SCOPEGUARD_ADDR=$addr
+out=$(examples/grpcurl.sh check)
+expect_contains "recipe: CheckScopes by scopes" "$out" '"verdict": "VERDICT_MISSING_SCOPES"'
+expect_contains "recipe: CheckScopes names the missing scope" "$out" '"crm.objects.deals.read"'
+out=$(examples/grpcurl.sh plan)
+expect_contains "recipe: PlanScopes" "$out" '"crm.objects.contacts.write"'
+expect_contains "recipe: PlanScopes install URL" "$out" '"authorizeUrl": "https://app.hubspot.com/oauth/authorize?client_id='
+out=$(examples/grpcurl.sh explain)
+expect_contains "recipe: ExplainError on the seed case" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
+
 out=$(curl -fsS "http://$metrics_addr/metrics")
 expect_contains "metrics count calls" "$out" 'grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="CheckScopes"'
+expect_contains "metrics count decisions" "$out" 'scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"}'
+expect_contains "metrics count explanations" "$out" 'scopeguard_explanations_total{root_cause="ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"} 1'
 
 # Graceful shutdown on SIGTERM: the process exits 0 and says so.
 kill -TERM "$server_pid"
@@ -80,5 +93,16 @@ wait "$server_pid" || fail "server exited non-zero on SIGTERM"
 server_pid=""
 grep -q '"msg":"stopped gracefully"' "$work/server.log" || fail "no graceful stop logged"
 echo "e2e: ok: SIGTERM stops gracefully"
+
+# The demo: the binary pointed at the fake HubSpot (cmd/fakehubspot), the
+# seed story by token, and RefreshToken.
+out=$(examples/demo.sh 2>&1) || fail "demo failed:
+$out"
+expect_contains "demo: CheckScopes by token allows the audit log" "$out" '"verdict": "VERDICT_ALLOWED"'
+expect_contains "demo: the token is introspected" "$out" '"credentialType": "CREDENTIAL_TYPE_OAUTH_ACCESS_TOKEN"'
+expect_contains "demo: the fake answers the seed's 403" "$out" '"requiredGranularScopes":["account-info.security.read"]'
+expect_contains "demo: ExplainError finds the real cause" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
+expect_contains "demo: RefreshToken answers" "$out" '"tokenType": "bearer"'
+expect_contains "demo: the second refresh is shared" "$out" '"shared": true'
 
 echo "e2e: all passed"
