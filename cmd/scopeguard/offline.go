@@ -68,6 +68,36 @@ func (o *offline) validate(req proto.Message) error {
 	return errors.New("invalid request: " + strings.Join(lines, "; "))
 }
 
+// answer is what every offline subcommand does once it has a request:
+// validate it, run it through the service's handler, and print the answer
+// as JSON or for people. It returns the response with exitOK, or the exit
+// code and error of the step that failed.
+func answer[Req, Resp proto.Message](ctx context.Context, w io.Writer, asJSON bool, req Req,
+	handler func(*server.Service, context.Context, Req) (Resp, error), human func(io.Writer, Resp) error,
+) (Resp, int, error) {
+	var none Resp
+	o, err := newOffline()
+	if err != nil {
+		return none, exitError, err
+	}
+	if err := o.validate(req); err != nil {
+		return none, exitUsage, err
+	}
+	resp, err := handler(o.svc, ctx, req)
+	if err != nil {
+		return none, exitUsage, statusMessage(err)
+	}
+	if asJSON {
+		err = printJSON(w, resp)
+	} else {
+		err = human(w, resp)
+	}
+	if err != nil {
+		return none, exitError, err
+	}
+	return resp, exitOK, nil
+}
+
 // commonFlags are the flags every offline subcommand shares.
 type commonFlags struct {
 	json    bool
@@ -181,24 +211,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 	if scopes != "" {
 		req.GrantedScopes = []string{scopes}
 	}
-	o, err := newOffline()
-	if err != nil {
-		return exitError, err
-	}
-	if err := o.validate(req); err != nil {
-		return exitUsage, err
-	}
-	resp, err := o.svc.CheckScopes(ctx, req)
-	if err != nil {
-		return exitUsage, statusMessage(err)
-	}
-	if common.json {
-		err = printJSON(stdout, resp)
-	} else {
-		err = printCheck(stdout, resp)
-	}
-	if err != nil {
-		return exitError, err
+	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).CheckScopes, printCheck)
+	if code != exitOK || err != nil {
+		return code, err
 	}
 	if !resp.GetAllowed() {
 		return exitNotAllowed, nil
@@ -272,24 +287,9 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, er
 		Endpoints: endpoints, OptionalEndpoints: optional, AppType: app,
 		ClientId: clientID, RedirectUri: redirectURI,
 	}
-	o, err := newOffline()
-	if err != nil {
-		return exitError, err
-	}
-	if err := o.validate(req); err != nil {
-		return exitUsage, err
-	}
-	resp, err := o.svc.PlanScopes(ctx, req)
-	if err != nil {
-		return exitUsage, statusMessage(err)
-	}
-	if common.json {
-		err = printJSON(stdout, resp)
-	} else {
-		err = printPlan(stdout, resp)
-	}
-	if err != nil {
-		return exitError, err
+	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).PlanScopes, printPlan)
+	if code != exitOK || err != nil {
+		return code, err
 	}
 	for _, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
 		if v := d.GetVerdict(); v != scopeguardv1.Verdict_VERDICT_ALLOWED && v != scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED {
@@ -380,26 +380,8 @@ func explainCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if scopes != "" {
 		req.GrantedScopes = []string{scopes}
 	}
-	o, err := newOffline()
-	if err != nil {
-		return exitError, err
-	}
-	if err := o.validate(req); err != nil {
-		return exitUsage, err
-	}
-	resp, err := o.svc.ExplainError(ctx, req)
-	if err != nil {
-		return exitUsage, statusMessage(err)
-	}
-	if common.json {
-		err = printJSON(stdout, resp)
-	} else {
-		err = printExplanation(stdout, resp)
-	}
-	if err != nil {
-		return exitError, err
-	}
-	return exitOK, nil
+	_, code, err := answer(ctx, stdout, common.json, req, (*server.Service).ExplainError, printExplanation)
+	return code, err
 }
 
 // readBody resolves --body: literal text, @FILE, or - for standard input.

@@ -17,13 +17,7 @@ import (
 
 func TestOfflineCommands(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantErr  string
-		wantOut  []string
-	}{
+	runCases(t, []cliCase{
 		{
 			name:     "check allowed",
 			args:     []string{"check", "GET", "/crm/v3/objects/contacts", "--scopes", "crm.objects.contacts.read"},
@@ -101,28 +95,7 @@ func TestOfflineCommands(t *testing.T) {
 			wantCode: exitUsage,
 			wantErr:  `want "METHOD PATH"`,
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var stdout, stderr bytes.Buffer
-			code, err := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
-			}
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("unexpected error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("error = %v, want one containing %q", err, tt.wantErr)
-			}
-			for _, want := range tt.wantOut {
-				if !strings.Contains(stdout.String(), want) {
-					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
-				}
-			}
-		})
-	}
+	})
 }
 
 // TestCheckJSONIsTheResponse proves --json prints the exact CheckScopes
@@ -164,14 +137,7 @@ func TestExplainCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	seedArgs := []string{"--status", "403", "--method", "GET", "--path", "/account-info/v3/activity/audit-logs", "--scopes", "account-info.security.read,oauth"}
-	tests := []struct {
-		name     string
-		args     []string
-		stdin    string
-		wantCode int
-		wantErr  string
-		wantOut  []string
-	}{
+	runCases(t, []cliCase{
 		{
 			name:     "seed case from a file",
 			args:     append([]string{"explain", "--body", "@" + file}, seedArgs...),
@@ -209,26 +175,5 @@ func TestExplainCommand(t *testing.T) {
 			wantCode: exitUsage,
 			wantErr:  "nonexistent",
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var stdout, stderr bytes.Buffer
-			code, err := run(context.Background(), tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
-			}
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("unexpected error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("error = %v, want one containing %q", err, tt.wantErr)
-			}
-			for _, want := range tt.wantOut {
-				if !strings.Contains(stdout.String(), want) {
-					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
-				}
-			}
-		})
-	}
+	})
 }
