@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,33 +24,16 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/internal/logbuf"
 	"github.com/eshopman/scopeguard/server"
 )
-
-// syncBuffer is a log sink safe for the server's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testServer is the real server (same constructor and interceptors as
 // `scopeguard serve`) on an in-memory listener.
 type testServer struct {
 	srv     *server.Server
 	conn    *grpc.ClientConn
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	metrics *server.Metrics
 }
 
@@ -64,7 +45,7 @@ func (ts *testServer) client() scopeguardv1.ScopeGuardServiceClient {
 // and metrics) until the test ends.
 func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := server.NewMetrics()
 	ts := serveBufconn(t, server.DefaultConfig(), log, build(log, metrics), metrics)
@@ -486,7 +467,7 @@ func TestGracefulShutdownFinishesOpenCalls(t *testing.T) {
 func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	t.Parallel()
 	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cfg := server.DefaultConfig()
 	cfg.ShutdownTimeout = 50 * time.Millisecond
 	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())

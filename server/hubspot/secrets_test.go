@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eshopman/scopeguard/internal/logbuf"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/hubspottest"
 )
@@ -42,7 +43,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		hubspottest.EndpointPrivateAppTokenInfo: echo(privateToken),
 	}
 
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var errs []error
 	ctx := context.Background()

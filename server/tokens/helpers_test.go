@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"bytes"
 	"sync"
 	"testing"
 	"time"
@@ -108,22 +107,4 @@ func (s *sources) snapshot() (map[Source]int, int) {
 		out[k] = v
 	}
 	return out, s.errs
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eshopman/scopeguard/internal/logbuf"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/hubspottest"
 )
@@ -343,7 +344,7 @@ func TestScopesFromIntrospection(t *testing.T) {
 		t.Parallel()
 		env := newTestEnv(t, hubspottest.Options{OmitTokenMetadata: true})
 		env.srv.InjectFault(hubspottest.EndpointIntrospect, hubspottest.Fault{Status: 500})
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		r := env.refresher(t, env.client(t, hubspot.OAuthVersion202603), func(o *RefresherOptions) {
 			o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		})
