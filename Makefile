@@ -31,10 +31,12 @@ generate: ## Regenerate gen/ from proto/.
 	$(BUF) format -w
 	$(BUF) generate
 
-.PHONY: protovalidate-proto
-protovalidate-proto: ## Re-export buf/validate/validate.proto from the pinned protovalidate Go module.
-	cd tools && go run ./cmd/export-protovalidate > ../third_party/protovalidate/buf/validate/validate.proto
-	$(BUF) format -w third_party/protovalidate
+.PHONY: third-party-protos
+third-party-protos: ## Re-export buf/validate/validate.proto and google/rpc/error_details.proto from their pinned Go modules.
+	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc
+	cd tools && go run ./cmd/export-proto buf/validate/validate.proto > ../third_party/protovalidate/buf/validate/validate.proto
+	cd tools && go run ./cmd/export-proto google/rpc/error_details.proto > ../third_party/googleapis/google/rpc/error_details.proto
+	$(BUF) format -w third_party
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail if regenerating changes anything.
