@@ -19,7 +19,7 @@ export const appName = "shop";
  * { seed, stop } once it has printed its seed line (URL and demo credentials).
  */
 export async function startFakeHubSpot() {
-  const child = spawn(join(repoRoot, "bin/fakehubspot"), [], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = killOnExit(spawn(join(repoRoot, "bin/fakehubspot"), [], { stdio: ["ignore", "pipe", "pipe"] }));
   const stdout = watch(child, child.stdout);
   watch(child, child.stderr);
   const line = await stdout.line(() => true);
@@ -40,7 +40,7 @@ export async function startScopeGuard(seed) {
   await writeFile(appsFile, JSON.stringify({
     apps: { [appName]: { client_id: seed.client_id, client_secret_env: "SCOPEGUARD_TEST_CLIENT_SECRET" } },
   }));
-  const child = spawn(join(repoRoot, "bin/scopeguard"), [
+  const child = killOnExit(spawn(join(repoRoot, "bin/scopeguard"), [
     "serve",
     "--listen", "127.0.0.1:0",
     "--metrics-listen", "127.0.0.1:0",
@@ -50,7 +50,7 @@ export async function startScopeGuard(seed) {
   ], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, SCOPEGUARD_TEST_CLIENT_SECRET: seed.client_secret },
-  });
+  }));
   const log = watch(child, child.stderr);
   const stopAndClean = async () => {
     try {
@@ -67,6 +67,17 @@ export async function startScopeGuard(seed) {
     throw error;
   }
   return { address: parseLog(serving).addr, stop: stopAndClean, log: log.text };
+}
+
+/**
+ * killOnExit makes sure child does not outlive the test process, even when a
+ * test fails or times out before stopping it.
+ */
+function killOnExit(child) {
+  const kill = () => child.kill("SIGTERM");
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
+  return child;
 }
 
 /** parseLog parses one JSON log line; undefined for anything else. */

@@ -20,11 +20,13 @@ describe("scopeguard over gRPC from Node", () => {
   let server;
   let client;
 
+  // The timeout only bounds a hang (a binary that never gets ready); it
+  // asserts nothing about speed.
   before(async () => {
     fake = await startFakeHubSpot();
     server = await startScopeGuard(fake.seed);
     client = createScopeGuardClient({ address: server.address, timeoutMs: 10_000 });
-  });
+  }, { timeout: 60_000 });
 
   after(async () => {
     client?.close();
