@@ -9,6 +9,9 @@ GRPCURL   := $(BIN)/grpcurl
 HEALTH    := $(BIN)/grpc-health-probe
 GHZ       := $(BIN)/ghz
 LINTER    := $(BIN)/golangci-lint
+NODE_DIR  := clients/node
+# npm ci writes this file last; it stands for an up-to-date node_modules.
+NODE_MODULES := $(NODE_DIR)/node_modules/.package-lock.json
 GO_FILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
 
 .PHONY: help
@@ -24,22 +27,29 @@ build: ## Build bin/scopeguard.
 	go build -o $(BIN)/scopeguard ./cmd/scopeguard
 
 .PHONY: check
-check: lint checkgenerate checkcatalog test e2e ## Everything CI runs: lint, generated-code and catalog checks, race tests, end-to-end.
+check: lint checkgenerate checkcatalog test e2e node-test ## Everything CI runs: lint, generated-code and catalog checks, race tests, end-to-end (shell and Node).
 
 .PHONY: generate
 generate: ## Regenerate gen/ from proto/.
 	$(BUF) format -w
 	$(BUF) generate
 
-.PHONY: protovalidate-proto
-protovalidate-proto: ## Re-export buf/validate/validate.proto from the pinned protovalidate Go module.
-	cd tools && go run ./cmd/export-protovalidate > ../third_party/protovalidate/buf/validate/validate.proto
-	$(BUF) format -w third_party/protovalidate
+.PHONY: third-party-protos
+third-party-protos: ## Re-export buf/validate/validate.proto and google/rpc/error_details.proto from their pinned Go modules.
+	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc
+	cd tools && go run ./cmd/export-proto buf/validate/validate.proto > ../third_party/protovalidate/buf/validate/validate.proto
+	cd tools && go run ./cmd/export-proto google/rpc/error_details.proto > ../third_party/googleapis/google/rpc/error_details.proto
+	$(BUF) format -w third_party
+
+.PHONY: generate-node
+generate-node: node-install ## Regenerate the Node client's code in clients/node/gen/ (protoc-gen-es from npm).
+	$(BUF) generate --template $(NODE_DIR)/buf.gen.yaml
 
 .PHONY: checkgenerate
-checkgenerate: generate ## Fail if regenerating changes anything.
-	@if [ -n "$$(git status --porcelain -- gen proto third_party)" ]; then \
-		echo "generated code is stale; run make generate and commit:"; git status --porcelain -- gen proto third_party; exit 1; fi
+checkgenerate: generate generate-node ## Fail if regenerating (Go or Node) changes anything.
+	@if [ -n "$$(git status --porcelain -- gen proto third_party $(NODE_DIR)/gen)" ]; then \
+		echo "generated code is stale; run make generate generate-node and commit:"; \
+		git status --porcelain -- gen proto third_party $(NODE_DIR)/gen; exit 1; fi
 
 .PHONY: catalog
 catalog: ## Regenerate server/catalog/catalog.txt from ../shared/hubspot and the overlay.
@@ -77,6 +87,16 @@ fakehubspot: ## Build bin/fakehubspot (the fake HubSpot for demos and tests).
 .PHONY: demo
 demo: build fakehubspot $(GRPCURL) ## The seed story against the fake HubSpot: CheckScopes by token, the 403, ExplainError, RefreshToken.
 	PATH="$(BIN):$$PATH" examples/demo.sh
+
+.PHONY: node-install
+node-install: $(NODE_MODULES) ## Install the Node client's pinned npm packages (npm ci in clients/node).
+
+$(NODE_MODULES): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+
+.PHONY: node-test
+node-test: build fakehubspot node-install ## Node client suite: bin/scopeguard and bin/fakehubspot called through clients/node.
+	cd $(NODE_DIR) && npm test
 
 $(GRPCURL):
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4

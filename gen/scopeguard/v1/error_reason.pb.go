@@ -53,11 +53,13 @@ const (
 	// REFRESH_TOKEN_INVALID: HubSpot refused the refresh token
 	// (BAD_REFRESH_TOKEN / invalid_grant); it is revoked or was never valid,
 	// and the app must be installed again (code UNAUTHENTICATED). Metadata:
-	// "client_id", "hubspot_status", "remediation".
+	// "hubspot_status", "remediation", "correlation_id" (when HubSpot gave
+	// one).
 	ErrorReason_REFRESH_TOKEN_INVALID ErrorReason = 5
 	// CLIENT_CREDENTIALS_INVALID: HubSpot refused the client id or secret
 	// (BAD_CLIENT_ID, invalid_client) (code UNAUTHENTICATED). Metadata:
-	// "client_id", "hubspot_status".
+	// "hubspot_status", "hubspot_endpoint", "correlation_id" (when HubSpot
+	// gave one).
 	ErrorReason_CLIENT_CREDENTIALS_INVALID ErrorReason = 6
 	// HUBSPOT_RATE_LIMITED: HubSpot answered 429 after retries (code
 	// RESOURCE_EXHAUSTED, with RetryInfo and QuotaFailure details). Metadata:
