@@ -32,6 +32,7 @@ func TestCorpus(t *testing.T) {
 			} else if len(c.ExpectCatalog) > 0 {
 				t.Fatal("expect_catalog without facts.catalog")
 			}
+			bugShown := false
 			for _, withCatalog := range runs {
 				label := "without catalog"
 				if withCatalog {
@@ -41,7 +42,16 @@ func TestCorpus(t *testing.T) {
 				want := c.Expectation(t, withCatalog)
 				res := explain.Diagnose(in)
 				got := res.Response
-				explaintest.Check(t, label, want, got, c.Request.AccessToken)
+				mismatches := explaintest.Mismatches(want, got, c.Request.AccessToken)
+				switch {
+				case len(mismatches) > 0 && c.KnownBug != "":
+					bugShown = true
+					t.Logf("%s: known bug shows: %s", label, strings.Join(mismatches, "; "))
+				default:
+					for _, m := range mismatches {
+						t.Errorf("%s: %s", label, m)
+					}
+				}
 				if withCatalog != res.Catalog.Checked {
 					t.Errorf("%s: Catalog.Checked = %v", label, res.Catalog.Checked)
 				}
@@ -51,6 +61,12 @@ func TestCorpus(t *testing.T) {
 				if got.GetSummary() == "" || len(got.GetRemediations()) == 0 {
 					t.Errorf("%s: empty summary or remediations", label)
 				}
+			}
+			if c.KnownBug != "" {
+				if !bugShown {
+					t.Fatalf("known_bug is set but every run answers as expected: drop it (%s)", c.KnownBug)
+				}
+				t.Skip("known bug: " + c.KnownBug)
 			}
 		})
 	}

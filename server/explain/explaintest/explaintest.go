@@ -12,6 +12,7 @@ package explaintest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,10 @@ type Case struct {
 	// ExpectCatalog overrides fields of Expect when the catalog knows the
 	// endpoint (Facts.Catalog is given).
 	ExpectCatalog json.RawMessage `json:"expect_catalog"`
+	// KnownBug names a reported bug that makes some run of the case answer
+	// differently from Expect; empty when none. Runs that mismatch are
+	// skipped with it, and a case whose every run matches must drop it.
+	KnownBug string `json:"known_bug"`
 }
 
 // Request is a case's ExplainErrorRequest.
@@ -407,19 +412,27 @@ func (e Expect) result() result {
 	}
 }
 
-// Check reports every way got differs from want, prefixing failures with
-// label. token is the request's access token: it must not appear anywhere
-// in the answer.
+// Check reports every way got differs from want (see Mismatches) as an
+// error prefixed with label.
 func Check(t testing.TB, label string, want Expect, got *scopeguardv1.ExplainErrorResponse, token string) {
 	t.Helper()
+	for _, m := range Mismatches(want, got, token) {
+		t.Errorf("%s: %s", label, m)
+	}
+}
+
+// Mismatches lists every way got differs from want; token is the request's
+// access token, which must not appear anywhere in the answer.
+func Mismatches(want Expect, got *scopeguardv1.ExplainErrorResponse, token string) []string {
+	var out []string
 	if diff := cmp.Diff(want.result(), project(got)); diff != "" {
-		t.Errorf("%s: mismatch (-want +got):\n%s\nsummary: %s", label, diff, got.GetSummary())
+		out = append(out, fmt.Sprintf("mismatch (-want +got):\n%s\nsummary: %s", diff, got.GetSummary()))
 	}
 	if want.CorrelationID != nil && *want.CorrelationID != got.GetCorrelationId() {
-		t.Errorf("%s: correlation id = %q, want %q", label, got.GetCorrelationId(), *want.CorrelationID)
+		out = append(out, fmt.Sprintf("correlation id = %q, want %q", got.GetCorrelationId(), *want.CorrelationID))
 	}
 	if want.SubCategory != nil && *want.SubCategory != got.GetSubCategory() {
-		t.Errorf("%s: sub category = %q, want %q", label, got.GetSubCategory(), *want.SubCategory)
+		out = append(out, fmt.Sprintf("sub category = %q, want %q", got.GetSubCategory(), *want.SubCategory))
 	}
 	if want.TokenExpiredAt != nil {
 		gotAt := ""
@@ -427,17 +440,17 @@ func Check(t testing.TB, label string, want Expect, got *scopeguardv1.ExplainErr
 			gotAt = got.GetTokenExpiredAt().AsTime().Format(time.RFC3339Nano)
 		}
 		if gotAt != *want.TokenExpiredAt {
-			t.Errorf("%s: token_expired_at = %q, want %q", label, gotAt, *want.TokenExpiredAt)
+			out = append(out, fmt.Sprintf("token_expired_at = %q, want %q", gotAt, *want.TokenExpiredAt))
 		}
 	}
 	for _, s := range want.SummaryContains {
 		if !strings.Contains(strings.ToLower(got.GetSummary()), strings.ToLower(s)) {
-			t.Errorf("%s: summary %q does not mention %q", label, got.GetSummary(), s)
+			out = append(out, fmt.Sprintf("summary %q does not mention %q", got.GetSummary(), s))
 		}
 	}
 	for _, s := range want.MessageContains {
 		if !strings.Contains(got.GetMessage(), s) {
-			t.Errorf("%s: message %q does not contain %q", label, got.GetMessage(), s)
+			out = append(out, fmt.Sprintf("message %q does not contain %q", got.GetMessage(), s))
 		}
 	}
 	var urls, remScopes []string
@@ -449,17 +462,17 @@ func Check(t testing.TB, label string, want Expect, got *scopeguardv1.ExplainErr
 	}
 	for _, s := range want.URLContains {
 		if !strings.Contains(strings.Join(urls, " "), s) {
-			t.Errorf("%s: remediation urls %q do not contain %q", label, urls, s)
+			out = append(out, fmt.Sprintf("remediation urls %q do not contain %q", urls, s))
 		}
 	}
 	for _, s := range want.RemediationScopes {
 		if !slices.Contains(remScopes, s) {
-			t.Errorf("%s: remediation scopes %q lack %q", label, remScopes, s)
+			out = append(out, fmt.Sprintf("remediation scopes %q lack %q", remScopes, s))
 		}
 	}
 	wire, err := protojson.Marshal(got)
 	if err != nil {
-		t.Fatal(err)
+		return append(out, fmt.Sprintf("response does not marshal: %v", err))
 	}
 	never := slices.Clone(want.NeverEcho)
 	if token != "" {
@@ -467,9 +480,10 @@ func Check(t testing.TB, label string, want Expect, got *scopeguardv1.ExplainErr
 	}
 	for _, s := range never {
 		if strings.Contains(string(wire), s) {
-			t.Errorf("%s: response echoes %q", label, s)
+			out = append(out, fmt.Sprintf("response echoes %q", s))
 		}
 	}
+	return out
 }
 
 var scopeTables sync.Map // path -> func() (map[string]explain.ScopeFact, error)
