@@ -122,11 +122,11 @@ var knownCatalogGaps = map[string]knownCatalogGap{
 			"2025-09 and 2026-09 versions list only developer_hapikey",
 	},
 	"missing-scopes-deals-docs": {
-		alternatives: dealsSchemaGap,
+		alternatives: true,
 		why:          dealsSchemaWhy,
 	},
 	"missing-scopes-deals-union-misleads": {
-		alternatives: dealsSchemaGap,
+		alternatives: true,
 		why:          dealsSchemaWhy,
 	},
 	"private-token-on-oauth-only-endpoint": {
@@ -138,17 +138,14 @@ var knownCatalogGaps = map[string]knownCatalogGap{
 	},
 }
 
-// dealsSchemaGap: the catalog lets crm.schemas.deals.read alone read deal
-// records (the objectCorrections entry "records/deals/read" in
-// cmd/catalog-gen/overlay.json).
-const (
-	dealsSchemaGap = true
-	dealsSchemaWhy = "catalog: reading deal records is allowed by crm.schemas.deals.read alone (overlay objectCorrections " +
-		"records/deals/read), taken from the flattened list of HubSpot's documented 403; every per-object Deals spec " +
-		"(v3, 2025-09, 2026-03, 2026-09) lists only crm.objects.deals.read for reads, the deals guide's scope requirements " +
-		"(https://developers.hubspot.com/docs/api-reference/latest/crm/objects/deals/guide) name only crm.objects.deals.*, and " +
-		"crm.schemas.deals.read reads property and pipeline definitions, not records"
-)
+// dealsSchemaWhy is the evidence against the catalog letting
+// crm.schemas.deals.read alone read deal records (the objectCorrections
+// entry records/deals/read in cmd/catalog-gen/overlay.json).
+const dealsSchemaWhy = "catalog: reading deal records is allowed by crm.schemas.deals.read alone (overlay objectCorrections " +
+	"records/deals/read), taken from the flattened list of HubSpot's documented 403; every per-object Deals spec " +
+	"(v3, 2025-09, 2026-03, 2026-09) lists only crm.objects.deals.read for reads, the deals guide's scope requirements " +
+	"(https://developers.hubspot.com/docs/api-reference/latest/crm/objects/deals/guide) name only crm.objects.deals.*, and " +
+	"crm.schemas.deals.read reads property and pipeline definitions, not records"
 
 // inexpressible says why a case's facts cannot be sent through the API;
 // empty when they can.
