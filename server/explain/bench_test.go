@@ -1,4 +1,4 @@
-package explain
+package explain_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/explain"
+	"github.com/eshopman/scopeguard/server/explain/explaintest"
 )
 
 // bench403 is a typical 1 KiB 403: HubSpot's MISSING_SCOPES object for a
@@ -23,17 +25,17 @@ var benchHeaders = map[string]string{
 	"Vary":   "origin, Accept-Encoding",
 }
 
-func benchInput(b *testing.B) Input {
+func benchInput(b *testing.B) explain.Input {
 	b.Helper()
 	if n := len(bench403); n < 900 || n > 1100 {
 		b.Fatalf("bench body is %d bytes, want about 1 KiB", n)
 	}
-	return Input{
+	return explain.Input{
 		HTTPStatus: 403,
 		Body:       bench403,
 		Headers:    benchHeaders,
 		Endpoint:   &scopeguardv1.Endpoint{Method: "POST", Path: "/crm/v3/objects/line_items"},
-		Catalog: &EndpointFacts{
+		Catalog: &explain.EndpointFacts{
 			Operation: &scopeguardv1.Operation{
 				Method: "POST", PathTemplate: "/crm/v3/objects/line_items", Api: "CRM/Line Items", Version: "v3",
 				ObjectType: "line_items", AcceptedAppTypes: []scopeguardv1.AppType{scopeguardv1.AppType_APP_TYPE_PUBLIC, scopeguardv1.AppType_APP_TYPE_PRIVATE},
@@ -43,7 +45,7 @@ func benchInput(b *testing.B) Input {
 		GrantedScopes: []string{"oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.deals.read", "crm.objects.line_items.read", "crm.objects.products.read"},
 		GrantedKnown:  true,
 		AppType:       scopeguardv1.AppType_APP_TYPE_PUBLIC,
-		ScopeFacts:    sharedScopeFacts(b),
+		ScopeFacts:    explaintest.ScopeFacts(b, sharedScopes),
 		ClientID:      "sg-test-client",
 		RedirectURI:   "https://shop.example/hubspot/callback",
 		Now:           time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC),
@@ -55,13 +57,13 @@ func benchInput(b *testing.B) Input {
 // 1 KiB 403 body: parse, diagnose, build the response.
 func BenchmarkParseExplain403(b *testing.B) {
 	in := benchInput(b)
-	if got := Explain(in).GetRootCause(); got != scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED {
+	if got := explain.Explain(in).GetRootCause(); got != scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED {
 		b.Fatalf("root cause %v", got)
 	}
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		Explain(in)
+		explain.Explain(in)
 	}
 }
 
@@ -82,11 +84,11 @@ func reportCPU(b *testing.B) func() {
 // once beforehand.
 func BenchmarkDiagnose403(b *testing.B) {
 	in := benchInput(b)
-	in.Parsed = Parse(in.HTTPStatus, in.Body, in.Headers)
+	in.Parsed = explain.Parse(in.HTTPStatus, in.Body, in.Headers)
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		Explain(in)
+		explain.Explain(in)
 	}
 }
 
@@ -95,7 +97,7 @@ func BenchmarkParse403(b *testing.B) {
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		Parse(403, bench403, benchHeaders)
+		explain.Parse(403, bench403, benchHeaders)
 	}
 }
 
@@ -106,6 +108,6 @@ func BenchmarkParseExplain1MiBText(b *testing.B) {
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		Explain(Input{HTTPStatus: 403, Body: body})
+		explain.Explain(explain.Input{HTTPStatus: 403, Body: body})
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package explain
+package explain_test
 
 import "time"
 
