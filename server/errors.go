@@ -192,12 +192,12 @@ func hubspotStatus(ctx context.Context, err error) error {
 	case errors.As(err, &credsErr):
 		return statusError(ctx, codes.FailedPrecondition, scopeguardv1.ErrorReason_APP_CREDENTIALS_REQUIRED,
 			"the "+string(credsErr.Endpoint)+" call needs an OAuth app's client id and secret (OAuth "+string(credsErr.OAuthVersion)+
-				"); name a configured app or give client_id and client_secret",
+				"); configure the app in the server's --apps-file and name it in the request's app field",
 			map[string]string{"oauth_version": string(credsErr.OAuthVersion)},
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 				Type:        "APP_CREDENTIALS",
 				Subject:     "oauth/" + string(credsErr.OAuthVersion),
-				Description: "configure the app in --apps-file, or send client_id and client_secret",
+				Description: "configure the app in --apps-file and name it in the request's app field (RefreshToken also takes client_id and client_secret)",
 			}}})
 	case errors.As(err, &rejectedErr):
 		return statusError(ctx, codes.FailedPrecondition, scopeguardv1.ErrorReason_HUBSPOT_REJECTED,

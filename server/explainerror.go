@@ -37,16 +37,9 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		}
 	}
 
-	switch token := req.GetAccessToken(); {
-	case token != "":
-		if err := s.explainToken(ctx, req.GetApp(), token, &in); err != nil {
-			return nil, toStatus(ctx, err)
-		}
-	case len(req.GetGrantedScopes()) > 0:
-		in.GrantedScopes, in.GrantedKnown = req.GetGrantedScopes(), true
-	}
-
-	var op *catalog.Operation
+	// The endpoint first: a request that names an unusable one is refused
+	// before any HubSpot call.
+	var match *catalog.Match
 	if ep := req.GetEndpoint(); ep != nil {
 		m, err := s.catalog.Match(ep.GetMethod(), ep.GetPath())
 		var unknown *catalog.UnknownEndpointError
@@ -56,11 +49,26 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		case err != nil:
 			return nil, endpointErrors(ctx, []*endpointError{{field: "endpoint.path", err: err}})
 		default:
-			op = m.Operation
-			in.Catalog = &explain.EndpointFacts{
-				Operation:    s.decider.partsFor(m, in.AppType).operation,
-				Alternatives: m.Requirement(in.AppType).Alternatives(),
-			}
+			match = &m
+		}
+	}
+
+	switch token := req.GetAccessToken(); {
+	case token != "":
+		if err := s.explainToken(ctx, req.GetApp(), token, &in); err != nil {
+			return nil, toStatus(ctx, err)
+		}
+	case len(req.GetGrantedScopes()) > 0:
+		in.GrantedScopes, in.GrantedKnown = req.GetGrantedScopes(), true
+	}
+
+	// The catalog's facts for the app type, which the token may have set.
+	var op *catalog.Operation
+	if match != nil {
+		op = match.Operation
+		in.Catalog = &explain.EndpointFacts{
+			Operation:    s.decider.partsFor(*match, in.AppType).operation,
+			Alternatives: match.Requirement(in.AppType).Alternatives(),
 		}
 	}
 

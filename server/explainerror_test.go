@@ -553,6 +553,14 @@ func TestExplainErrorRejections(t *testing.T) {
 			_, err := env.client().ExplainError(t.Context(), req)
 			wantStatus(t, err, tt.code, tt.reason, tt.fields)
 			env.assertNoSecrets(t, err, req.GetAccessToken())
+			if tt.fields != nil {
+				// A request refused for its own content costs no HubSpot call.
+				for _, ep := range []hubspottest.Endpoint{hubspottest.EndpointIntrospect, hubspottest.EndpointPrivateAppTokenInfo} {
+					if n := env.fake.Calls(ep); n != 0 {
+						t.Errorf("%s calls = %d, want 0", ep, n)
+					}
+				}
+			}
 		})
 	}
 }

@@ -29,9 +29,12 @@ var activatableObjects = []string{"appointments", "courses", "listings", "servic
 func (d *diag) notFound() {
 	p := d.p
 	op := d.in.Catalog.GetOperation()
-	if op != nil && (op.GetDeprecated() || op.GetSunsetDate() != "") && p.ObjectType == "" {
+	// A sunset date compares as text with today: "2026-04-30" and the
+	// month-precision "2027-09" both sort before any later day. Deprecated
+	// endpoints before their sunset still answer, so a 404 there is a 404.
+	if sunset := op.GetSunsetDate(); sunset != "" && sunset <= d.now.UTC().Format(time.DateOnly) && p.ObjectType == "" {
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_NOT_FOUND,
-			"HubSpot no longer serves this endpoint ("+op.GetMethod()+" "+op.GetPathTemplate()+" is deprecated"+sunsetPhrase(op)+"); move to its successor.")
+			"HubSpot no longer serves this endpoint ("+op.GetMethod()+" "+op.GetPathTemplate()+": support ended "+sunset+"); move to its successor.")
 		d.add(scopeguardv1.Action_ACTION_MIGRATE_ENDPOINT, "Move to the supported endpoint or API version.", op.GetSunsetUrl(), nil)
 		return
 	}
@@ -70,13 +73,6 @@ func (d *diag) notFound() {
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_NOT_FOUND, summary)
 	d.add(scopeguardv1.Action_ACTION_FIX_REQUEST,
 		"Check the id and path; a record merged into another keeps answering 404 under its old id, and a deleted one can be restored from the recycle bin for 90 days.", "", nil)
-}
-
-func sunsetPhrase(op *scopeguardv1.Operation) string {
-	if op.GetSunsetDate() == "" {
-		return ""
-	}
-	return ", sunset " + op.GetSunsetDate()
 }
 
 func (d *diag) isActivatable(objType string) bool {

@@ -120,6 +120,12 @@ func (d *diag) scopes(bare bool) {
 		cands = rankedBodyAlternatives(bodyAlternatives(p), d.objectType(), facts)
 	}
 	missing := minimalMissing(cands, d.granted)
+	if len(missing) == 0 && usedCatalog && hasBody {
+		// The catalog's way is already held and HubSpot still refused,
+		// naming scopes: what it named and the token lacks is what to add.
+		missing = minimalMissing([][]string{p.RequiredScopes}, d.granted)
+		usedCatalog = len(missing) == 0
+	}
 	d.resp.MissingScopes = missing
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, d.notGrantedSummary(missing, usedCatalog, unionMisled, bare))
 	if len(missing) == 0 {
