@@ -64,7 +64,6 @@ var (
 		[]string{"crm.objects.contacts.highly_sensitive.read.v2"})
 	dealsReadOAuth = sets(
 		[]string{"crm.objects.deals.read"},
-		[]string{"crm.schemas.deals.read"},
 		[]string{"crm.objects.deals.sensitive.read.v2"},
 		[]string{"crm.objects.deals.highly_sensitive.read.v2"})
 )
@@ -123,7 +122,7 @@ func TestCheckScopesVerdicts(t *testing.T) {
 			explains: "is allowed by crm.objects.contacts.sensitive.read.v2.",
 		},
 		{
-			name:     "missing names the least privileged of four alternatives",
+			name:     "missing names the least privileged of three alternatives",
 			endpoint: endpoint("POST", "/crm/v3/objects/deals/search"),
 			granted:  []string{"crm.objects.contacts.read"},
 			want: &scopeguardv1.EndpointDecision{
@@ -132,7 +131,7 @@ func TestCheckScopesVerdicts(t *testing.T) {
 				MissingScopes: []string{"crm.objects.deals.read"},
 			},
 			template: "/crm/v3/objects/deals/search",
-			explains: "needs crm.objects.deals.read (the least privileged of 4 ways to satisfy it); request it and have the account re-authorize the app.",
+			explains: "needs crm.objects.deals.read (the least privileged of 3 ways to satisfy it); request it and have the account re-authorize the app.",
 		},
 		{
 			name:     "missing only the ungranted half of an all-of requirement",

@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
@@ -98,55 +97,6 @@ func (e *explainEnv) assertNoToken(t *testing.T, token string) {
 	}
 }
 
-// knownCatalogGap is a case whose catalog facts state what HubSpot documents
-// while the embedded catalog says otherwise: the case is skipped (the
-// catalog's answer would be wrong) as long as the catalog differs in exactly
-// the named fields.
-type knownCatalogGap struct {
-	// ignore are the Operation fields known to differ.
-	ignore []protoreflect.Name
-	// alternatives is true when the requirement alternatives differ too.
-	alternatives bool
-	// why is the evidence.
-	why string
-}
-
-var knownCatalogGaps = map[string]knownCatalogGap{
-	"developer-key-endpoint-private-token": {
-		ignore:       []protoreflect.Name{"accepted_app_types"},
-		alternatives: true,
-		why: "catalog: GET /crm/v3/extensions/videoconferencing/settings/{appId} accepts OAuth and private-app tokens " +
-			"(developers-* scopes) and not the developer API key, but HubSpot's v3 guide says every request must use " +
-			"the developer API key (https://developers.hubspot.com/docs/api-reference/crm-video-conferencing-extension-v3/guide), " +
-			"HubSpot's maintainer says so in https://github.com/HubSpot/hubspot-api-python/issues/211, and the spec's own " +
-			"2025-09 and 2026-09 versions list only developer_hapikey",
-	},
-	"missing-scopes-deals-docs": {
-		alternatives: true,
-		why:          dealsSchemaWhy,
-	},
-	"missing-scopes-deals-union-misleads": {
-		alternatives: true,
-		why:          dealsSchemaWhy,
-	},
-	"private-token-on-oauth-only-endpoint": {
-		ignore:       []protoreflect.Name{"accepted_app_types"},
-		alternatives: true,
-		why: "catalog: POST /crm/v3/timeline/events accepts private-app tokens, but private apps do not support custom " +
-			"timeline events (https://developers.hubspot.com/docs/apps/legacy-apps/private-apps/overview); its requirement is " +
-			"the spec's 16-way union, where the v1 reference lists only the timeline scope",
-	},
-}
-
-// dealsSchemaWhy is the evidence against the catalog letting
-// crm.schemas.deals.read alone read deal records (the objectCorrections
-// entry records/deals/read in cmd/catalog-gen/overlay.json).
-const dealsSchemaWhy = "catalog: reading deal records is allowed by crm.schemas.deals.read alone (overlay objectCorrections " +
-	"records/deals/read), taken from the flattened list of HubSpot's documented 403; every per-object Deals spec " +
-	"(v3, 2025-09, 2026-03, 2026-09) lists only crm.objects.deals.read for reads, the deals guide's scope requirements " +
-	"(https://developers.hubspot.com/docs/api-reference/latest/crm/objects/deals/guide) name only crm.objects.deals.*, and " +
-	"crm.schemas.deals.read reads property and pipeline definitions, not records"
-
 // inexpressible says why a case's facts cannot be sent through the API;
 // empty when they can.
 func inexpressible(t *testing.T, c explaintest.Case) string {
@@ -203,7 +153,7 @@ func TestExplainErrorCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ExplainError: %v", err)
 			}
-			if withCatalog && !catalogFactsHold(t, name, c, resp) {
+			if withCatalog && !catalogFactsHold(t, c, resp) {
 				return
 			}
 			if c.Facts.GrantedFromToken {
@@ -231,8 +181,8 @@ func TestExplainErrorCorpus(t *testing.T) {
 
 // catalogFactsHold compares the case's facts.catalog with what the catalog
 // answered (the response's operation and alternatives). It reports false
-// when the case must stop: a difference, or a known catalog gap (skipped).
-func catalogFactsHold(t *testing.T, name string, c explaintest.Case, resp *scopeguardv1.ExplainErrorResponse) bool {
+// when they differ.
+func catalogFactsHold(t *testing.T, c explaintest.Case, resp *scopeguardv1.ExplainErrorResponse) bool {
 	t.Helper()
 	wantAlts := make([]*scopeguardv1.ScopeSet, 0, len(c.Facts.Catalog.Alternatives))
 	for _, alt := range c.Facts.Catalog.Alternatives {
@@ -240,15 +190,6 @@ func catalogFactsHold(t *testing.T, name string, c explaintest.Case, resp *scope
 	}
 	altDiff := cmp.Diff(wantAlts, resp.GetCatalogAlternatives(), protocmp.Transform(), cmpopts.EquateEmpty())
 	opDiff := cmp.Diff(c.Facts.CatalogOperation(t), resp.GetOperation(), protocmp.Transform())
-	if gap, known := knownCatalogGaps[name]; known {
-		rest := cmp.Diff(c.Facts.CatalogOperation(t), resp.GetOperation(), protocmp.Transform(),
-			protocmp.IgnoreFields(&scopeguardv1.Operation{}, gap.ignore...))
-		if rest != "" || (opDiff != "") != (len(gap.ignore) > 0) || (altDiff != "") != gap.alternatives {
-			t.Fatalf("known catalog gap changed: fix the case's facts or drop its knownCatalogGaps entry\n"+
-				"operation (-case +catalog):\n%s\nalternatives (-case +catalog):\n%s", opDiff, altDiff)
-		}
-		t.Skip("known catalog gap: " + gap.why)
-	}
 	if opDiff != "" || altDiff != "" {
 		t.Errorf("facts.catalog differs from the catalog:\noperation (-case +catalog):\n%s\nalternatives (-case +catalog):\n%s", opDiff, altDiff)
 		return false

@@ -539,7 +539,7 @@ func (g *generator) build() (*catalogfile.File, error) {
 				oauth, private, developer, gap = g.overlayRequirement(gr.ov)
 			}
 			op.OAuth, op.Private = oauth, private
-			if developer || g.developerKeyRule(op.Template) {
+			if developer {
 				op.Developer = noScopes
 			}
 			if gap {
@@ -564,6 +564,11 @@ func (g *generator) build() (*catalogfile.File, error) {
 		op.Private = op.OAuth
 		g.stats["operations with unknown requirement"]++
 	}
+	for i := range f.Operations {
+		if f.Operations[i].Profile == "" {
+			g.applyCredentialRules(&f.Operations[i])
+		}
+	}
 	slices.SortFunc(f.Operations, func(a, b catalogfile.Operation) int {
 		return cmp.Or(strings.Compare(a.Template, b.Template), cmp.Compare(methodOrder[a.Method], methodOrder[b.Method]))
 	})
@@ -572,15 +577,25 @@ func (g *generator) build() (*catalogfile.File, error) {
 	return f, nil
 }
 
-// developerKeyRule reports whether the overlay says a path also accepts a
-// developer API key.
-func (g *generator) developerKeyRule(template string) bool {
-	for _, r := range g.ov.DeveloperKeys {
-		if strings.HasPrefix(template, r.PathPrefix) {
-			return true
+// applyCredentialRules applies the overlay's corrections of which
+// credentials an operation accepts. A refused kind gets the zero
+// requirement, which the catalog reads as "cannot call it".
+func (g *generator) applyCredentialRules(op *catalogfile.Operation) {
+	for _, r := range g.ov.CredentialRules {
+		if !strings.HasPrefix(op.Template, r.PathPrefix) {
+			continue
 		}
+		if r.AcceptDeveloperKey {
+			op.Developer = noScopes
+		}
+		if r.RefuseOAuth {
+			op.OAuth = catalogfile.Requirement{}
+		}
+		if r.RefusePrivate {
+			op.Private = catalogfile.Requirement{}
+		}
+		g.stats["operations with corrected credentials"]++
 	}
-	return false
 }
 
 // overlayRequirement is the requirement an overlay entry states directly.

@@ -52,9 +52,12 @@ func TestEveryOverlayEntryCitesItsSource(t *testing.T) {
 			t.Errorf("note %q has no source URL", n.Note)
 		}
 	}
-	for _, r := range ov.DeveloperKeys {
+	for _, r := range ov.CredentialRules {
 		if !isURL(r.Source) || r.Why == "" {
-			t.Errorf("developer-key rule %s needs a source and a reason", r.PathPrefix)
+			t.Errorf("credential rule %s needs a source and a reason", r.PathPrefix)
+		}
+		if !r.AcceptDeveloperKey && !r.RefuseOAuth && !r.RefusePrivate {
+			t.Errorf("credential rule %s changes nothing", r.PathPrefix)
 		}
 	}
 	for _, fix := range ov.ObjectCorrections {

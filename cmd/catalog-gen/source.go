@@ -51,7 +51,7 @@ type overlay struct {
 	VersionFirstSource  string             `json:"versionFirstSource"`
 	Sunsets             []overlaySunset    `json:"sunsets"`
 	APINotes            []overlayAPINote   `json:"apiNotes"`
-	DeveloperKeys       []overlayDevKey    `json:"developerKeys"`
+	CredentialRules     []credentialRule   `json:"credentialRules"`
 	ObjectCorrections   []overlayObjectFix `json:"objectCorrections"`
 	Operations          []overlayOperation `json:"operations"`
 }
@@ -88,12 +88,17 @@ type overlayAPINote struct {
 	Source       string `json:"source"`
 }
 
-// overlayDevKey says that the operations under a path prefix also accept
-// a developer API key, which the spec does not list.
-type overlayDevKey struct {
-	PathPrefix string `json:"pathPrefix"`
-	Source     string `json:"source"`
-	Why        string `json:"why"`
+// credentialRule corrects which kinds of credential the operations under a
+// path prefix accept, where HubSpot's docs contradict the spec: a
+// developer API key the spec does not list, or OAuth or private-app tokens
+// it lists but HubSpot refuses.
+type credentialRule struct {
+	PathPrefix         string `json:"pathPrefix"`
+	AcceptDeveloperKey bool   `json:"acceptDeveloperKey"`
+	RefuseOAuth        bool   `json:"refuseOAuth"`
+	RefusePrivate      bool   `json:"refusePrivate"`
+	Source             string `json:"source"`
+	Why                string `json:"why"`
 }
 
 type overlayObjectFix struct {

@@ -25,7 +25,7 @@ func TestCatalogAuthorizer(t *testing.T) {
 		{
 			name: "another object's scope lists the object's own, one or more of",
 			req:  hubspottest.AuthorizeRequest{Method: "GET", Path: "/crm/v3/objects/0-3", Scopes: []string{"crm.objects.contacts.read"}},
-			want: hubspottest.Decision{Known: true, Required: []string{"crm.objects.deals.read", "crm.schemas.deals.read", "crm.objects.deals.sensitive.read.v2", "crm.objects.deals.highly_sensitive.read.v2"}},
+			want: hubspottest.Decision{Known: true, Required: []string{"crm.objects.deals.read", "crm.objects.deals.sensitive.read.v2", "crm.objects.deals.highly_sensitive.read.v2"}},
 		},
 		{
 			name: "the seed endpoint names its one scope",
