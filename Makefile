@@ -27,7 +27,7 @@ build: ## Build bin/scopeguard.
 	go build -o $(BIN)/scopeguard ./cmd/scopeguard
 
 .PHONY: check
-check: lint checkgenerate checkcatalog test e2e node-test ## Everything CI runs: lint, generated-code and catalog checks, race tests, end-to-end (shell and Node).
+check: lint checkgenerate checkcatalog test fuzz e2e node-test ## Everything CI runs: lint, generated-code and catalog checks, race tests, a short fuzz run, end-to-end (shell and Node).
 
 .PHONY: generate
 generate: ## Regenerate gen/ from proto/.
@@ -75,6 +75,16 @@ breaking: ## Fail on wire/JSON-breaking proto changes against main.
 .PHONY: test
 test: ## Unit and in-process gRPC tests with the race detector.
 	go test -race -shuffle=on ./...
+
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s) on top of its checked-in seed corpus.
+	go test ./server/explain -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	go test ./server/catalog -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME)
+	go test ./server/hubspot -run '^$$' -fuzz '^FuzzClassifyCredential$$' -fuzztime $(FUZZTIME)
+	go test ./server/hubspot -run '^$$' -fuzz '^FuzzScrub$$' -fuzztime $(FUZZTIME)
+	go test ./server/tokens -run '^$$' -fuzz '^FuzzParseApps$$' -fuzztime $(FUZZTIME)
 
 .PHONY: e2e
 e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo.
