@@ -7,6 +7,7 @@
 # them) and stops both at the end. Needs grpcurl and curl on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 work=$(mktemp -d)
 pids=()
@@ -34,16 +35,9 @@ apps:
     client_secret: $(field client_secret)
     redirect_uri: https://shop.example/oauth/callback
 EOF
-bin/scopeguard serve --listen 127.0.0.1:0 --log-format json \
-  --hubspot-api-url "$hubspot" --apps-file "$work/apps.yaml" >"$work/scopeguard.log" 2>&1 &
-pids+=($!)
-addr=""
-for _ in $(seq 100); do
-  addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$work/scopeguard.log" | head -n1)
-  [[ -n "$addr" ]] && break
-  sleep 0.05
-done
-[[ -n "$addr" ]] || { cat "$work/scopeguard.log" >&2; exit 1; }
+start_scopeguard "$work/scopeguard.log" --hubspot-api-url "$hubspot" --apps-file "$work/apps.yaml" ||
+  { cat "$work/scopeguard.log" >&2; exit 1; }
+pids+=("$scopeguard_pid")
 export SCOPEGUARD_ADDR=$addr ACCESS_TOKEN=$access_token APP=demo
 echo "fake HubSpot at $hubspot; scopeguard at $addr"
 

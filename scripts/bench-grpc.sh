@@ -15,6 +15,7 @@
 # Needs bin/scopeguard and ghz on PATH (make bench provides them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 calls=${1:-20000}
 rounds=${2:-5}
@@ -29,15 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 # Production-like: JSON logs at info, written to a file.
-bin/scopeguard serve --listen 127.0.0.1:0 --log-format json --log-level info >"$work/server.log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 100); do
-  addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n1)
-  [[ -n "$addr" ]] && break
-  sleep 0.1
-done
-[[ -n "$addr" ]] || { cat "$work/server.log"; echo "server did not start" >&2; exit 1; }
+start_scopeguard "$work/server.log" --log-level info || { cat "$work/server.log"; echo "server did not start" >&2; exit 1; }
+server_pid=$scopeguard_pid
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 

@@ -5,6 +5,7 @@
 # grpc-health-probe on PATH (make e2e provides them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 work=$(mktemp -d)
 server_pid=""
@@ -24,22 +25,6 @@ fail() {
   exit 1
 }
 
-# start_server ARGS...: starts bin/scopeguard serve (gRPC and metrics on
-# free ports) and sets $addr and $metrics_addr once it listens.
-start_server() {
-  bin/scopeguard serve --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --log-format json "$@" >"$work/server.log" 2>&1 &
-  server_pid=$!
-  addr=""
-  for _ in $(seq 100); do
-    addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n1)
-    metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n1)
-    [[ -n "$addr" ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || fail "server exited during startup"
-    sleep 0.1
-  done
-  fail "server did not start listening"
-}
-
 # expect_contains NAME HAYSTACK NEEDLE
 expect_contains() {
   [[ "$2" == *"$3"* ]] || fail "$1: output lacks '$3':
@@ -47,7 +32,8 @@ $2"
   echo "e2e: ok: $1"
 }
 
-start_server
+start_scopeguard "$work/server.log" --metrics-listen 127.0.0.1:0 || fail "server did not start listening"
+server_pid=$scopeguard_pid
 
 grpc-health-probe -addr "$addr" >/dev/null || fail "grpc-health-probe (overall)"
 echo "e2e: ok: grpc-health-probe overall"

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -39,6 +40,27 @@ type testServer struct {
 
 func (ts *testServer) client() scopeguardv1.ScopeGuardServiceClient {
 	return scopeguardv1.NewScopeGuardServiceClient(ts.conn)
+}
+
+// assertNoSecrets fails if a secret shows in the server's logs, in err's
+// message or in its details. The test apps' client secret is always checked.
+func (ts *testServer) assertNoSecrets(t *testing.T, err error, secrets ...string) {
+	t.Helper()
+	secrets = append(secrets, testClientSecret)
+	where := []string{ts.logs.String()}
+	if err != nil {
+		where = append(where, err.Error())
+		for _, d := range status.Convert(err).Details() {
+			where = append(where, fmt.Sprint(d))
+		}
+	}
+	for _, text := range where {
+		for _, secret := range secrets {
+			if secret != "" && strings.Contains(text, secret) {
+				t.Errorf("secret %.8s… leaked into %q", secret, text)
+			}
+		}
+	}
 }
 
 // startServer serves the service build returns (given the server's logger
@@ -470,34 +492,18 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	logs := &logbuf.Buffer{}
 	cfg := server.DefaultConfig()
 	cfg.ShutdownTimeout = 50 * time.Millisecond
-	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis := bufconn.Listen(1 << 20)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	ts := serveBufconn(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())
 	result := make(chan error, 1)
 	go func() {
-		_, err := scopeguardv1.NewScopeGuardServiceClient(conn).CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{
+		_, err := ts.client().CheckScopes(context.Background(), &scopeguardv1.CheckScopesRequest{
 			Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
 		})
 		result <- err
 	}()
 	<-svc.started
-	srv.Shutdown(context.Background()) // the call never finishes on its own
+	ts.srv.Shutdown(context.Background()) // the call never finishes on its own
 	if err := <-result; status.Code(err) == codes.OK {
 		t.Errorf("stuck call succeeded after a forced stop")
-	}
-	if err := <-served; err != nil {
-		t.Errorf("Serve returned %v", err)
 	}
 	if !strings.Contains(logs.String(), "graceful stop timed out") {
 		t.Errorf("forced stop not logged:\n%s", logs.String())

@@ -131,6 +131,22 @@ func printJSON(w io.Writer, m proto.Message) error {
 	return err
 }
 
+// parseEndpoints parses the command line of a subcommand that takes
+// METHOD PATH pairs: the flags, wherever they stand, the pairs, and the app
+// type.
+func (c *commonFlags) parseEndpoints(fs *flag.FlagSet, args []string) ([]*scopeguardv1.Endpoint, scopeguardv1.AppType, error) {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	endpoints, err := endpointArgs(positional)
+	if err != nil {
+		return nil, 0, err
+	}
+	app, err := c.app()
+	return endpoints, app, err
+}
+
 // endpointArgs reads METHOD PATH pairs.
 func endpointArgs(args []string) ([]*scopeguardv1.Endpoint, error) {
 	if len(args) == 0 || len(args)%2 != 0 {
@@ -195,17 +211,9 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 	common.register(fs)
 	var scopes string
 	fs.StringVar(&scopes, "scopes", "", "granted scopes, separated by commas or spaces (as HubSpot's scope parameter writes them)")
-	positional, err := parseInterspersed(fs, args)
+	endpoints, app, err := common.parseEndpoints(fs, args)
 	if err != nil {
 		return usageError(err)
-	}
-	endpoints, err := endpointArgs(positional)
-	if err != nil {
-		return exitUsage, err
-	}
-	app, err := common.app()
-	if err != nil {
-		return exitUsage, err
 	}
 	req := &scopeguardv1.CheckScopesRequest{Endpoints: endpoints, AppType: app}
 	if scopes != "" {
@@ -271,17 +279,9 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, er
 	fs.Var(&optional, "optional", `an endpoint the integration can live without, as "METHOD PATH" (repeatable)`)
 	fs.StringVar(&clientID, "client-id", "", "the public app's client id; when given, the install URL is printed")
 	fs.StringVar(&redirectURI, "redirect-uri", "", "the app's redirect URI, for the install URL")
-	positional, err := parseInterspersed(fs, args)
+	endpoints, app, err := common.parseEndpoints(fs, args)
 	if err != nil {
 		return usageError(err)
-	}
-	endpoints, err := endpointArgs(positional)
-	if err != nil {
-		return exitUsage, err
-	}
-	app, err := common.app()
-	if err != nil {
-		return exitUsage, err
 	}
 	req := &scopeguardv1.PlanScopesRequest{
 		Endpoints: endpoints, OptionalEndpoints: optional, AppType: app,
