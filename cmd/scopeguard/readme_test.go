@@ -40,3 +40,43 @@ func TestReadmeConfigurationTable(t *testing.T) {
 		t.Error("README does not name the test command")
 	}
 }
+
+// TestReadmeCommandOutputs keeps the README's offline CLI examples real:
+// every "$ scopeguard ..." line followed by output is run, and its output
+// must be what the README shows.
+func TestReadmeCommandOutputs(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(readme), "\n")
+	ran := 0
+	for i, line := range lines {
+		cmdline, ok := strings.CutPrefix(line, "$ scopeguard ")
+		if !ok {
+			continue
+		}
+		var want []string
+		for _, out := range lines[i+1:] {
+			if strings.HasPrefix(out, "$ ") || strings.HasPrefix(out, "```") {
+				break
+			}
+			want = append(want, out)
+		}
+		if len(want) == 0 {
+			continue // shown without output
+		}
+		ran++
+		var stdout, stderr strings.Builder
+		if _, err := run(t.Context(), strings.Fields(cmdline), strings.NewReader(""), &stdout, &stderr); err != nil {
+			t.Errorf("scopeguard %s: %v", cmdline, err)
+			continue
+		}
+		if diff := cmp.Diff(strings.Join(want, "\n"), strings.TrimRight(stdout.String(), "\n")); diff != "" {
+			t.Errorf("README output of `scopeguard %s` is stale (-README +now):\n%s", cmdline, diff)
+		}
+	}
+	if ran == 0 {
+		t.Error("found no scopeguard example with output in the README")
+	}
+}
