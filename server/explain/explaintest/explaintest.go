@@ -412,15 +412,6 @@ func (e Expect) result() result {
 	}
 }
 
-// Check reports every way got differs from want (see Mismatches) as an
-// error prefixed with label.
-func Check(t testing.TB, label string, want Expect, got *scopeguardv1.ExplainErrorResponse, token string) {
-	t.Helper()
-	for _, m := range Mismatches(want, got, token) {
-		t.Errorf("%s: %s", label, m)
-	}
-}
-
 // Mismatches lists every way got differs from want; token is the request's
 // access token, which must not appear anywhere in the answer.
 func Mismatches(want Expect, got *scopeguardv1.ExplainErrorResponse, token string) []string {
