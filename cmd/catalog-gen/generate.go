@@ -186,6 +186,8 @@ func (g *generator) addOverlay(op *overlayOperation) error {
 	k := groupKey{op.Method, shape(t)}
 	gr := g.groups[k]
 	switch {
+	case gr != nil && gr.ov != nil:
+		return fmt.Errorf("overlay %s %s is curated twice (%s and %s)", op.Method, op.Path, gr.ov.Family, op.Family)
 	case gr != nil && !op.Correction:
 		return fmt.Errorf("overlay %s %s duplicates a spec operation; mark it a correction", op.Method, op.Path)
 	case gr == nil && op.Correction:

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	source := flag.String("source", "../shared/hubspot", "folder holding catalog-source.json and scopes.json")
-	overlayPath := flag.String("overlay", "cmd/catalog-gen/overlay.json", "curated overlay file")
+	overlayPath := flag.String("overlay", "cmd/catalog-gen/overlay.json", "curated overlay file; the family files in overlay.d/ beside it are read too")
 	out := flag.String("out", "server/catalog/catalog.txt", "catalog file to write")
 	check := flag.Bool("check", false, "compare with the existing file instead of writing it; exit 1 when they differ")
 	flag.Parse()
@@ -58,8 +58,8 @@ func run(source, overlayPath, out string, check bool) error {
 
 // generate reads the inputs and renders the catalog file.
 func generate(source, overlayPath string) ([]byte, map[string]int, error) {
-	var ov overlay
-	if err := readJSON(overlayPath, &ov); err != nil {
+	ov, err := readOverlay(overlayPath)
+	if err != nil {
 		return nil, nil, err
 	}
 	var ops []sourceOp

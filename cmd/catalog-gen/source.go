@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 )
 
 // sourceOp is one operation of ../shared/hubspot/catalog-source.json.
@@ -34,7 +36,8 @@ type sourceScope struct {
 	Unverified bool   `json:"unverified"`
 }
 
-// overlay is the curated overlay file (overlay.json).
+// overlay is the curated overlay: overlay.json (rules, objects,
+// corrections) plus one file per legacy family in overlay.d/.
 type overlay struct {
 	Drop struct {
 		APIs           []string `json:"apis"`
@@ -73,12 +76,20 @@ type overlayPathAlias struct {
 	Why          string `json:"why"`
 }
 
+// overlaySunset dates the end of support for every operation under a path
+// prefix or of a version. Retires says HubSpot switches the operations off
+// on that date (they answer 404 whatever the scopes), rather than only
+// ending support; Except lists "METHOD /template" operations under the
+// prefix that stay live; Replacement names HubSpot's successor.
 type overlaySunset struct {
-	PathPrefix string   `json:"pathPrefix"`
-	Versions   []string `json:"versions"`
-	Date       string   `json:"date"`
-	Source     string   `json:"source"`
-	Why        string   `json:"why"`
+	PathPrefix  string   `json:"pathPrefix"`
+	Versions    []string `json:"versions"`
+	Date        string   `json:"date"`
+	Retires     bool     `json:"retires"`
+	Replacement string   `json:"replacement"`
+	Except      []string `json:"except"`
+	Source      string   `json:"source"`
+	Why         string   `json:"why"`
 }
 
 type overlayAPINote struct {
@@ -113,6 +124,8 @@ type overlayObjectFix struct {
 // overlayOperation is one curated endpoint. Exactly one way of stating its
 // requirement is used: noScopes, explicit oauth (and optional private)
 // alternatives, a fixed object, or an object named by a path parameter.
+// A Sunset on an operation is the date HubSpot switched (or switches) it
+// off; Replacement names the successor ("GET /crm/v3/lists/{listId}").
 type overlayOperation struct {
 	Family       string     `json:"family"`
 	Method       string     `json:"method"`
@@ -127,9 +140,58 @@ type overlayOperation struct {
 	Note         string     `json:"note"`
 	Sunset       string     `json:"sunset"`
 	SunsetSource string     `json:"sunsetSource"`
+	Replacement  string     `json:"replacement"`
 	Correction   bool       `json:"correction"`
 	Source       string     `json:"source"`
 	Why          string     `json:"why"`
+}
+
+// familyFile is one file of overlay.d/: the curated operations (and the
+// sunsets) of one API family, kept apart so that families are reviewed
+// and extended independently.
+type familyFile struct {
+	Comment    string             `json:"comment"`
+	Sunsets    []overlaySunset    `json:"sunsets"`
+	Operations []overlayOperation `json:"operations"`
+}
+
+// readOverlay reads overlay.json and every overlay.d/*.json beside it, in
+// name order, appending their sunsets and operations.
+func readOverlay(path string) (overlay, error) {
+	var ov overlay
+	if err := readJSON(path, &ov); err != nil {
+		return ov, err
+	}
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(path), "overlay.d", "*.json"))
+	if err != nil {
+		return ov, err
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		var ff familyFile
+		if err := readJSONStrict(f, &ff); err != nil {
+			return ov, err
+		}
+		ov.Sunsets = append(ov.Sunsets, ff.Sunsets...)
+		ov.Operations = append(ov.Operations, ff.Operations...)
+	}
+	return ov, nil
+}
+
+// readJSONStrict is readJSON refusing unknown fields: a misspelt key in a
+// family file would otherwise silently drop a fact.
+func readJSONStrict(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return nil
 }
 
 func readJSON(path string, v any) error {
