@@ -14,8 +14,8 @@ const sharedDir = "../../../shared/hubspot"
 
 func loadOverlay(t *testing.T) overlay {
 	t.Helper()
-	var ov overlay
-	if err := readJSON("overlay.json", &ov); err != nil {
+	ov, err := readOverlay("overlay.json")
+	if err != nil {
 		t.Fatal(err)
 	}
 	return ov
