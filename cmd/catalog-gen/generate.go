@@ -540,6 +540,8 @@ func (g *generator) build() (*catalogfile.File, error) {
 			if gr.ov != nil {
 				oauth, private, developer, gap = g.overlayRequirement(gr.ov)
 			}
+			g.prune(&op, &oauth)
+			g.prune(&op, &private)
 			op.OAuth, op.Private = oauth, private
 			if developer {
 				op.Developer = noScopes
@@ -653,7 +655,7 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 			op.TierNotes = append(op.TierNotes, ov.Note)
 		}
 		if ov.Sunset != "" {
-			op.SunsetDate, op.SunsetURL = ov.Sunset, ov.SunsetSource
+			op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = ov.Sunset, ov.SunsetSource, true, ov.Replacement
 		}
 	}
 	for _, n := range g.ov.APINotes {
@@ -663,14 +665,31 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 		}
 	}
 	if op.SunsetDate == "" {
-		for _, s := range g.ov.Sunsets {
-			if (s.PathPrefix != "" && strings.HasPrefix(t, s.PathPrefix)) || slices.Contains(s.Versions, op.Version) {
-				op.SunsetDate, op.SunsetURL = s.Date, s.Source
-				break
-			}
+		if s := g.sunsetFor(op.Method, t, op.Version); s != nil {
+			op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = s.Date, s.Source, s.Retires, s.Replacement
 		}
 	}
 	return op, nil
+}
+
+// sunsetFor is the first sunset rule covering an operation: a path prefix
+// (unless the rule excepts this very operation) or its version. Family
+// switch-offs come before the version-wide end of support because
+// overlay.json lists the latter and the family files' rules are appended
+// after it, so path rules are tried first.
+func (g *generator) sunsetFor(method, template, version string) *overlaySunset {
+	for i := range g.ov.Sunsets {
+		s := &g.ov.Sunsets[i]
+		if s.PathPrefix != "" && strings.HasPrefix(template, s.PathPrefix) && !slices.Contains(s.Except, method+" "+template) {
+			return s
+		}
+	}
+	for i := range g.ov.Sunsets {
+		if s := &g.ov.Sunsets[i]; s.PathPrefix == "" && slices.Contains(s.Versions, version) {
+			return s
+		}
+	}
+	return nil
 }
 
 // chooseAPI names an endpoint after the API that owns it: a generic API
@@ -759,7 +778,11 @@ func (g *generator) scopeLines(f *catalogfile.File) []catalogfile.Scope {
 				kind = "sensitive"
 			}
 		}
-		out = append(out, catalogfile.Scope{Name: n, Kind: kind, Unverified: s.Unverified || !ok, TierNote: s.Requires})
+		sc := catalogfile.Scope{Name: n, Kind: kind, Unverified: s.Unverified || !ok, TierNote: s.Requires}
+		if r := g.retired(n); r != nil {
+			sc.RetiredDate, sc.ReplacedBy, sc.RetiredURL = r.Date, sortedCopy(r.Replacements), r.Source
+		}
+		out = append(out, sc)
 	}
 	return out
 }

@@ -56,6 +56,9 @@ type overlay struct {
 	APINotes            []overlayAPINote   `json:"apiNotes"`
 	CredentialRules     []credentialRule   `json:"credentialRules"`
 	ObjectCorrections   []overlayObjectFix `json:"objectCorrections"`
+	RetiredScopes       []retiredScope     `json:"retiredScopes"`
+	MetaScopes          metaScopeRule      `json:"metaScopes"`
+	AlternativeDrops    []alternativeDrop  `json:"alternativeDrops"`
 	Operations          []overlayOperation `json:"operations"`
 }
 

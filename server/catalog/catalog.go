@@ -81,6 +81,19 @@ type Scope struct {
 	// TierNote is a short account or tier requirement; empty when none
 	// is known.
 	TierNote string
+	// Retired, when set, says HubSpot retired the scope: it satisfies no
+	// endpoint any more.
+	Retired *RetiredScope
+}
+
+// RetiredScope is when and how HubSpot retired a scope.
+type RetiredScope struct {
+	// Date (YYYY-MM-DD) is when HubSpot removed the scope.
+	Date string
+	// ReplacedBy are its granular successors, sorted.
+	ReplacedBy []string
+	// SourceURL cites the retirement.
+	SourceURL string
 }
 
 // Object is a CRM object type.
@@ -123,6 +136,13 @@ type Operation struct {
 	SunsetDate string
 	// SunsetURL is the changelog announcing SunsetDate.
 	SunsetURL string
+	// Retires is true when HubSpot switches the operation off at
+	// SunsetDate (it then answers 404 whatever the scopes) rather than
+	// only ending support for its version.
+	Retires bool
+	// Replacement names HubSpot's successor ("GET /crm/v3/lists/{listId}");
+	// empty when HubSpot names none.
+	Replacement string
 	// ProductTiers maps a hub to the lowest tier HubSpot lists.
 	ProductTiers map[string]string
 	// TierNotes are short account or feature requirements.
@@ -144,6 +164,14 @@ type Operation struct {
 	objSeg  int   // path segment holding the object type; -1 if none
 	plain   *reqs // requirements of plain and object-bound operations
 	dev     *requirement
+}
+
+// RetiredBy reports whether HubSpot had switched the operation off by
+// today (a UTC date, YYYY-MM-DD). Dates compare as text: a day-precision
+// "2026-04-30" and a month-precision "2027-09" both sort before every
+// later date.
+func (o *Operation) RetiredBy(today string) bool {
+	return o.Retires && o.SunsetDate != "" && o.SunsetDate <= today
 }
 
 // ObjectResolved reports whether the operation's requirement depends on
@@ -203,6 +231,9 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		}
 		sc := Scope{Name: s.Name, Unverified: s.Unverified, TierNote: s.TierNote,
 			HighlySensitive: strings.Contains(s.Name, "highly_sensitive")}
+		if s.RetiredDate != "" {
+			sc.Retired = &RetiredScope{Date: s.RetiredDate, ReplacedBy: s.ReplacedBy, SourceURL: s.RetiredURL}
+		}
 		switch s.Kind {
 		case "coarse":
 			sc.Kind = ScopeCoarse
@@ -299,6 +330,7 @@ func (c *Catalog) operation(fo catalogfile.Operation) (*Operation, error) {
 	op := &Operation{
 		Method: fo.Method, Template: fo.Template, Aliases: fo.Aliases, API: fo.API, Version: fo.Version,
 		Deprecated: fo.Deprecated, SunsetDate: fo.SunsetDate, SunsetURL: fo.SunsetURL,
+		Retires: fo.Retires, Replacement: fo.Replacement,
 		ProductTiers: fo.ProductTiers, TierNotes: fo.TierNotes, SourceURL: fo.SourceURL,
 		Inferred: fo.Inferred, profile: -1, objSeg: fo.ObjectSegment,
 	}

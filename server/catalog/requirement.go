@@ -160,6 +160,7 @@ type Grants struct {
 	bits    [grantWords]uint64
 	scopes  []string
 	unknown []string
+	retired []Scope
 }
 
 func (g *Grants) hasID(id uint16) bool { return g.bits[id>>6]&(1<<(id&63)) != 0 }
@@ -167,7 +168,8 @@ func (g *Grants) hasID(id uint16) bool { return g.bits[id>>6]&(1<<(id&63)) != 0 
 // NewGrants builds a grant set. Each item may hold several scopes
 // separated by spaces or commas (HubSpot's scope parameter form); names are
 // trimmed and de-duplicated. Names the catalog does not know are kept and
-// reported by Unknown: they can satisfy no catalogued requirement.
+// reported by Unknown, retired scopes by Retired: neither can satisfy a
+// catalogued requirement.
 func (c *Catalog) NewGrants(scopes ...string) Grants {
 	g := Grants{scopes: make([]string, 0, len(scopes))}
 	for _, item := range scopes {
@@ -187,6 +189,10 @@ func (c *Catalog) NewGrants(scopes ...string) Grants {
 	g.scopes = slices.Compact(g.scopes)
 	for _, name := range g.scopes {
 		if id, ok := c.scopeIDs[name]; ok {
+			if c.scopes[id].Retired != nil {
+				g.retired = append(g.retired, c.scopes[id])
+				continue
+			}
 			g.bits[id>>6] |= 1 << (id & 63)
 		} else {
 			g.unknown = append(g.unknown, name)
@@ -202,6 +208,10 @@ func (g Grants) Scopes() []string { return g.scopes }
 // Unknown returns the granted names that are not known HubSpot scopes,
 // sorted. Shared: callers must not modify it.
 func (g Grants) Unknown() []string { return g.unknown }
+
+// Retired returns the granted scopes HubSpot has retired, sorted by name.
+// Shared: callers must not modify it.
+func (g Grants) Retired() []Scope { return g.retired }
 
 // Has reports whether a scope is granted.
 func (g Grants) Has(scope string) bool {

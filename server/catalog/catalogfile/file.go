@@ -6,7 +6,7 @@
 // regeneration shows up as a reviewable diff. Lines starting with '#' are
 // comments. Every other line is one record whose first field names its kind:
 //
-//	scope   NAME KIND [unverified] [tier=NOTE]
+//	scope   NAME KIND [unverified] [tier=NOTE] [retired=DATE replacedBy=A,B retiredURL=URL]
 //	set     NAME ALTS
 //	object  NAME TYPEID|- [aliases=A,B] [note=NOTE]... [source=URL]
 //	objreq  PROFILE OBJECT read|write oauth=ALTS private=ALTS [inferred]
@@ -65,6 +65,12 @@ type Scope struct {
 	Unverified bool
 	// TierNote is a short account or tier requirement, empty when none.
 	TierNote string
+	// RetiredDate (YYYY-MM-DD) is when HubSpot retired the scope; empty for
+	// a live scope. ReplacedBy lists its granular successors and
+	// RetiredURL cites the retirement.
+	RetiredDate string
+	ReplacedBy  []string
+	RetiredURL  string
 }
 
 // Object is one CRM object type.
@@ -149,6 +155,10 @@ type Operation struct {
 	// SunsetDate (YYYY-MM-DD) is when support ends; SunsetURL cites it.
 	SunsetDate string
 	SunsetURL  string
+	// Retires means HubSpot switches the operation off at SunsetDate
+	// instead of only ending support; Replacement names its successor.
+	Retires     bool
+	Replacement string
 	// ProductTiers maps a hub to the lowest tier any spec lists.
 	ProductTiers map[string]string
 	// TierNotes are short account or feature requirements.
@@ -199,6 +209,9 @@ func (f *File) Write(w io.Writer) error {
 		}
 		if s.TierNote != "" {
 			fields = append(fields, "tier="+s.TierNote)
+		}
+		if s.RetiredDate != "" {
+			fields = append(fields, "retired="+s.RetiredDate, "replacedBy="+strings.Join(s.ReplacedBy, ","), "retiredURL="+s.RetiredURL)
 		}
 		writeLine(bw, fields)
 	}
@@ -267,6 +280,12 @@ func (f *File) Write(w io.Writer) error {
 		}
 		if op.SunsetDate != "" {
 			fields = append(fields, "sunset="+op.SunsetDate, "sunsetURL="+op.SunsetURL)
+		}
+		if op.Retires {
+			fields = append(fields, "retires")
+		}
+		if op.Replacement != "" {
+			fields = append(fields, "replacement="+op.Replacement)
 		}
 		if len(op.ProductTiers) > 0 {
 			hubs := slices.Sorted(maps.Keys(op.ProductTiers))
@@ -411,6 +430,12 @@ func (f *File) parseScope(fields []string) error {
 			s.Unverified = true
 		case strings.HasPrefix(fl, "tier="):
 			s.TierNote = strings.TrimPrefix(fl, "tier=")
+		case strings.HasPrefix(fl, "retired="):
+			s.RetiredDate = strings.TrimPrefix(fl, "retired=")
+		case strings.HasPrefix(fl, "replacedBy="):
+			s.ReplacedBy = strings.Split(strings.TrimPrefix(fl, "replacedBy="), ",")
+		case strings.HasPrefix(fl, "retiredURL="):
+			s.RetiredURL = strings.TrimPrefix(fl, "retiredURL=")
 		default:
 			return fmt.Errorf("unknown scope field %q", fl)
 		}
@@ -543,6 +568,10 @@ func (p *parser) parseOperation(fields []string) error {
 			op.SunsetDate = value
 		case "sunsetURL":
 			op.SunsetURL = value
+		case "retires":
+			op.Retires = true
+		case "replacement":
+			op.Replacement = value
 		case "tiers":
 			op.ProductTiers = map[string]string{}
 			for pair := range strings.SplitSeq(value, ",") {
