@@ -41,14 +41,14 @@ type endpointAt struct {
 }
 
 // alternativeDrop removes a stray spec alternative (overlay.json
-// alternativeDrops) from every operation under PathPrefix: one that a
-// spec version lists where HubSpot's documentation and the newer versions
+// alternativeDrops) from every plain operation of one API: one that some
+// spec versions list where HubSpot's documentation and the other versions
 // do not, so that it would wrongly allow the call.
 type alternativeDrop struct {
-	PathPrefix string   `json:"pathPrefix"`
-	Scopes     []string `json:"scopes"`
-	Source     string   `json:"source"`
-	Why        string   `json:"why"`
+	API    string   `json:"api"`
+	Scopes []string `json:"scopes"`
+	Source string   `json:"source"`
+	Why    string   `json:"why"`
 }
 
 func (e endpointAt) matches(method, template string) bool {
@@ -123,7 +123,7 @@ func (g *generator) metaAllowed(op *catalogfile.Operation) bool {
 
 func (g *generator) strayAlternative(op *catalogfile.Operation, a []string) bool {
 	return slices.ContainsFunc(g.ov.AlternativeDrops, func(d alternativeDrop) bool {
-		return strings.HasPrefix(op.Template, d.PathPrefix) && slices.Equal(sortedCopy(d.Scopes), a)
+		return d.API == op.API && slices.Equal(sortedCopy(d.Scopes), a)
 	})
 }
 

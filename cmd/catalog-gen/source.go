@@ -48,18 +48,19 @@ type overlay struct {
 		Source         string   `json:"source"`
 		Why            string   `json:"why"`
 	} `json:"drop"`
-	Objects             []overlayObject    `json:"objects"`
-	ObjectAliasesSource string             `json:"objectAliasesSource"`
-	PathAliases         []overlayPathAlias `json:"pathAliases"`
-	VersionFirstSource  string             `json:"versionFirstSource"`
-	Sunsets             []overlaySunset    `json:"sunsets"`
-	APINotes            []overlayAPINote   `json:"apiNotes"`
-	CredentialRules     []credentialRule   `json:"credentialRules"`
-	ObjectCorrections   []overlayObjectFix `json:"objectCorrections"`
-	RetiredScopes       []retiredScope     `json:"retiredScopes"`
-	MetaScopes          metaScopeRule      `json:"metaScopes"`
-	AlternativeDrops    []alternativeDrop  `json:"alternativeDrops"`
-	Operations          []overlayOperation `json:"operations"`
+	Objects             []overlayObject          `json:"objects"`
+	ObjectAliasesSource string                   `json:"objectAliasesSource"`
+	PathAliases         []overlayPathAlias       `json:"pathAliases"`
+	VersionFirstSource  string                   `json:"versionFirstSource"`
+	Sunsets             []overlaySunset          `json:"sunsets"`
+	APINotes            []overlayAPINote         `json:"apiNotes"`
+	CredentialRules     []credentialRule         `json:"credentialRules"`
+	ObjectCorrections   []overlayObjectFix       `json:"objectCorrections"`
+	RetiredScopes       []retiredScope           `json:"retiredScopes"`
+	MetaScopes          metaScopeRule            `json:"metaScopes"`
+	AlternativeDrops    []alternativeDrop        `json:"alternativeDrops"`
+	Disagreements       []disagreementResolution `json:"disagreements"`
+	Operations          []overlayOperation       `json:"operations"`
 }
 
 type overlayObject struct {
