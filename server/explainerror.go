@@ -24,7 +24,7 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		AppType:     req.GetAppType(),
 		ClientID:    req.GetClientId(),
 		RedirectURI: req.GetRedirectUri(),
-		ScopeFacts:  s.scopeFact,
+		ScopeFacts:  explain.CatalogScopeFacts(s.catalog),
 		Now:         s.now(),
 	}
 	if name := req.GetApp(); name != "" {
@@ -111,15 +111,6 @@ func (s *Service) explainToken(ctx context.Context, appName, token string, in *e
 		in.GrantedScopes, in.GrantedKnown, in.GrantedFromToken = info.Scopes, true, true
 	}
 	return nil
-}
-
-// scopeFact is the explain package's view of the catalog's scope table.
-func (s *Service) scopeFact(name string) (explain.ScopeFact, bool) {
-	sc, ok := s.catalog.Scope(name)
-	if !ok {
-		return explain.ScopeFact{}, false
-	}
-	return explain.ScopeFact{Kind: sc.Kind.String(), TierNote: sc.TierNote}, true
 }
 
 // reportDisagreement counts every body whose required scopes contradict
