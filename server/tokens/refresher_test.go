@@ -74,7 +74,7 @@ func TestConcurrentRefreshesShareOneCall(t *testing.T) {
 			if leaders != 1 {
 				t.Errorf("%d answers not shared, want exactly 1 (the caller that started the refresh)", leaders)
 			}
-			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "oauth"}, tokens[0].Scopes); diff != "" {
+			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "crm.objects.deals.read", "oauth"}, tokens[0].Scopes); diff != "" {
 				t.Errorf("scopes mismatch (-want +got):\n%s", diff)
 			}
 
@@ -331,7 +331,7 @@ func TestScopesFromIntrospection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "oauth"}, tok.Scopes); diff != "" || tok.HubID != 777 {
+			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "crm.objects.deals.read", "oauth"}, tok.Scopes); diff != "" || tok.HubID != 777 {
 				t.Errorf("scopes mismatch (-want +got):\n%s\nhub id = %d, want 777", diff, tok.HubID)
 			}
 			introspections := env.srv.Calls(hubspottest.EndpointIntrospect) + env.srv.Calls(hubspottest.EndpointAccessTokenInfo)
