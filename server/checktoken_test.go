@@ -33,11 +33,13 @@ var shopGrant = hubspottest.Grant{
 }
 
 // startScopeGuardWith is startScopeGuard with a say in the configuration
-// (the OAuth version, say).
+// (the OAuth version, say). HubSpot calls are retried as in production but
+// after millisecond waits.
 func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure func(*server.Config)) *testServer {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.HubSpotAPIURL = hubspotURL
+	cfg.HubSpotRetry = hubspottest.FastRetries
 	if appsYAML != "" {
 		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
 		if err := os.WriteFile(cfg.AppsFile, []byte(appsYAML), 0o600); err != nil {

@@ -19,7 +19,8 @@ import (
 const EnvPrefix = "SCOPEGUARD_"
 
 // Config is everything `scopeguard serve` can be told. Defaults suit local
-// development; every field has a flag and an environment twin.
+// development; every field but HubSpotRetry has a flag and an environment
+// twin.
 type Config struct {
 	// Listen is the gRPC listen address.
 	Listen string
@@ -44,6 +45,9 @@ type Config struct {
 	HubSpotOAuthVersion string
 	// HubSpotTimeout bounds one HTTP attempt to HubSpot.
 	HubSpotTimeout time.Duration
+	// HubSpotRetry is how HubSpot calls are retried; the zero value is the
+	// client's production policy. Not a flag: tests shorten the waits.
+	HubSpotRetry hubspot.RetryPolicy
 	// AppsFile names the OAuth apps file (name -> client id, secret,
 	// redirect URI); empty configures no app.
 	AppsFile string

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,21 +105,7 @@ func serveBufconn(t testing.TB, cfg server.Config, log *slog.Logger, svc scopegu
 // (none when empty).
 func startScopeGuard(t *testing.T, hubspotURL, appsYAML string) *testServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.HubSpotAPIURL = hubspotURL
-	if appsYAML != "" {
-		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
-		if err := os.WriteFile(cfg.AppsFile, []byte(appsYAML), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
-		svc, err := server.BuildService(cfg, log, m)
-		if err != nil {
-			t.Fatalf("BuildService: %v", err)
-		}
-		return svc
-	})
+	return startScopeGuardWith(t, hubspotURL, appsYAML, func(*server.Config) {})
 }
 
 // offline serves the production service with HubSpot out of reach: enough

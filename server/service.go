@@ -79,6 +79,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		BaseURL:      cfg.HubSpotAPIURL,
 		OAuthVersion: version,
 		Timeout:      cfg.HubSpotTimeout,
+		Retry:        cfg.HubSpotRetry,
 		Logger:       log,
 		OnCall:       metrics.countHubSpotCall,
 	})
