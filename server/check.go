@@ -89,17 +89,11 @@ func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReaso
 // named app's credentials, else the only configured app's, else none (enough
 // for private-app tokens and OAuth v1).
 func (s *Service) introspect(ctx context.Context, appName, token string) (*hubspot.TokenInfo, error) {
-	var creds hubspot.AppCredentials
-	if appName != "" {
-		app, ok := s.apps.Lookup(appName)
-		if !ok {
-			return nil, &unknownAppError{name: appName}
-		}
-		creds = app.AppCredentials
-	} else if app, ok := s.apps.Only(); ok {
-		creds = app.AppCredentials
+	app, err := s.app(appName)
+	if err != nil {
+		return nil, err
 	}
-	return s.introspector.Introspect(ctx, creds, hubspot.Secret(token))
+	return s.introspector.Introspect(ctx, app.AppCredentials, hubspot.Secret(token))
 }
 
 // tokenInfo is the API's view of an introspection answer; the token itself

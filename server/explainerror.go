@@ -27,14 +27,12 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		ScopeFacts:  explain.CatalogScopeFacts(s.catalog),
 		Now:         s.now(),
 	}
-	if name := req.GetApp(); name != "" {
-		app, ok := s.apps.Lookup(name)
-		if !ok {
-			return nil, toStatus(ctx, &unknownAppError{name: name})
-		}
-		if in.ClientID == "" {
-			in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
-		}
+	app, err := s.app(req.GetApp())
+	if err != nil {
+		return nil, toStatus(ctx, err)
+	}
+	if in.ClientID == "" {
+		in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
 	}
 
 	// The endpoint first: a request that names an unusable one is refused

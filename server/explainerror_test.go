@@ -569,3 +569,39 @@ func TestExplainErrorAnswersNonJSONBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainErrorUsesTheRequestsApp: the re-authorization URL carries the
+// client id of the app the request names, else of the only configured app,
+// else none (there is no app to install).
+func TestExplainErrorUsesTheRequestsApp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, apps, app string
+		wantURL         bool
+	}{
+		{name: "the named app", apps: testAppsYAML, app: "shop", wantURL: true},
+		{name: "the only configured app", apps: testAppsYAML, wantURL: true},
+		{name: "no app configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := newExplainEnv(t, explaintest.DefaultNow, tt.apps)
+			resp, err := env.client().ExplainError(t.Context(), &scopeguardv1.ExplainErrorRequest{
+				HttpStatus: 403, Body: seedBody, Endpoint: auditLogs, App: tt.app, GrantedScopes: []string{"oauth"},
+			})
+			if err != nil {
+				t.Fatalf("ExplainError: %v", err)
+			}
+			var urls []string
+			for _, r := range resp.GetRemediations() {
+				if r.GetAction() == scopeguardv1.Action_ACTION_REAUTHORIZE_APP && r.GetUrl() != "" {
+					urls = append(urls, r.GetUrl())
+				}
+			}
+			if got := len(urls) > 0 && strings.Contains(urls[0], "client_id="+testClientID); got != tt.wantURL {
+				t.Errorf("re-authorization URLs %q: carry client id %s = %v, want %v", urls, testClientID, got, tt.wantURL)
+			}
+		})
+	}
+}

@@ -50,9 +50,9 @@ func (s *Service) refreshCredentials(req *scopeguardv1.RefreshTokenRequest) (hub
 		ClientSecret: hubspot.Secret(req.GetClientSecret()),
 	}
 	if name := req.GetApp(); name != "" {
-		app, ok := s.apps.Lookup(name)
-		if !ok {
-			return hubspot.AppCredentials{}, &unknownAppError{name: name}
+		app, err := s.app(name)
+		if err != nil {
+			return hubspot.AppCredentials{}, err
 		}
 		creds = app.AppCredentials
 	}
