@@ -85,7 +85,34 @@ func NewMetrics() *Metrics {
 			m.explanationsByCause[cause] = m.explanations.WithLabelValues(cause.String())
 		}
 	}
+	m.startAtZero()
 	return m
+}
+
+// startAtZero creates every series of a known label set at zero, so that
+// /metrics shows them before their first event: an absent series reads as
+// a broken exporter. Disagreements are labelled by catalog operation
+// (thousands of them) and appear with the first one.
+func (m *Metrics) startAtZero() {
+	for _, endpoint := range []hubspot.Endpoint{
+		hubspot.EndpointToken, hubspot.EndpointIntrospect, hubspot.EndpointAccessTokenInfo, hubspot.EndpointPrivateAppTokenInfo,
+	} {
+		for _, outcome := range []hubspot.Outcome{
+			hubspot.OutcomeOK, hubspot.OutcomeRejected, hubspot.OutcomeRateLimited,
+			hubspot.OutcomeServerError, hubspot.OutcomeNetworkError, hubspot.OutcomeMalformed,
+		} {
+			m.upstreamCalls.WithLabelValues(string(endpoint), string(outcome))
+		}
+	}
+	for _, source := range []tokens.Source{tokens.SourceUpstream, tokens.SourceShared} {
+		m.refreshes.WithLabelValues(string(source), "ok")
+		m.refreshes.WithLabelValues(string(source), "error")
+	}
+	m.refreshes.WithLabelValues(string(tokens.SourceCache), "ok") // a cached token is never an error
+	for _, cache := range []string{"access_token", "introspection"} {
+		m.cacheLookups.WithLabelValues(cache, "hit")
+		m.cacheLookups.WithLabelValues(cache, "miss")
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.
