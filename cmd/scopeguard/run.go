@@ -21,10 +21,12 @@ const (
 const usage = `usage: scopeguard [command] [flags] [args]
 
 commands:
-  serve    run the gRPC server (default)
+  serve    run the gRPC server (the default): serve [flags]
   check    check granted scopes against endpoints, offline: check [flags] METHOD PATH...
   plan     plan the least-privileged scopes for endpoints, offline: plan [flags] METHOD PATH...
   explain  explain a HubSpot error response, offline: explain --status 403 --body @file.json
+  version  print the module version, commit, Go version and embedded catalog
+  help     print this help (also -h, --help)
 
 Run "scopeguard <command> -h" for a command's flags.
 `
@@ -32,7 +34,12 @@ Run "scopeguard <command> -h" for a command's flags.
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		// "scopeguard -h" asks about the binary, "scopeguard serve -h"
+		// about serve's flags.
+		cmd = "help"
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -44,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return plan(ctx, args, stdout, stderr)
 	case "explain":
 		return explainCmd(ctx, args, stdin, stdout, stderr)
+	case "version":
+		return version(args, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK, nil
@@ -51,6 +60,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return exitUsage, fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// isHelpFlag reports whether arg asks for help the way the flag package
+// understands it.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {

@@ -270,3 +270,15 @@ func TestOperationsAreSorted(t *testing.T) {
 		t.Error("Operations() is not sorted by template")
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	s := Describe()
+	c := Default()
+	if s.Operations != len(c.Operations()) || s.Objects != len(c.Objects()) || s.Bytes != len(embedded) {
+		t.Errorf("Describe() = %+v; catalog has %d operations, %d objects, %d bytes", s, len(c.Operations()), len(c.Objects()), len(embedded))
+	}
+	if s.LegacyOperations == 0 || s.LegacyOperations >= s.Operations || s.Scopes < 100 || len(s.Digest) != 12 {
+		t.Errorf("Describe() = %+v: want some but not all operations from the overlay, scopes and a 12-digit digest", s)
+	}
+}
