@@ -23,11 +23,11 @@ run: ## Run the server on 127.0.0.1:50051 with the embedded catalog.
 	go run ./cmd/scopeguard serve
 
 .PHONY: build
-build: ## Build bin/scopeguard.
+build: ## Build bin/scopeguard (put bin/ on PATH to run it as scopeguard).
 	go build -o $(BIN)/scopeguard ./cmd/scopeguard
 
 .PHONY: check
-check: lint checkgenerate checkcatalog test fuzz e2e node-test ## Everything CI runs: lint, generated-code and catalog checks, race tests, a short fuzz run, end-to-end (shell and Node).
+check: lint checkgenerate checkcatalog breaking test fuzz e2e node-test ## Everything CI runs: lint, generated-code, catalog and breaking-change checks, race tests, a short fuzz run, end-to-end (shell and Node).
 
 .PHONY: generate
 generate: ## Regenerate gen/ from proto/.
@@ -68,13 +68,26 @@ lint: $(LINTER) ## go vet, gofmt, golangci-lint, buf lint and buf format.
 	$(BUF) lint
 	$(BUF) format -d --exit-code
 
+# The commit make breaking compares with: where HEAD left main (local main,
+# else origin/main); BREAKING_AGAINST=<commit> chooses another. On main
+# itself it is HEAD, so only a branch's own changes are judged.
+BREAKING_AGAINST ?= $(shell git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null)
+
 .PHONY: breaking
-breaking: ## Fail on wire/JSON-breaking proto changes against main.
-	$(BUF) breaking --against '.git#branch=main'
+breaking: ## Fail on wire/JSON-breaking proto changes since this branch left main.
+	@if [ -z "$(BREAKING_AGAINST)" ]; then \
+		echo "breaking: no merge base with main or origin/main (a single-branch or shallow clone?):" \
+			"git fetch origin main, or set BREAKING_AGAINST=<commit>" >&2; exit 1; fi
+	$(BUF) breaking --against '.git#ref=$(BREAKING_AGAINST)'
+
+# Packages with tests the race detector rules out (//go:build !race): its
+# instrumentation allocates, so the zero-allocation pins run only without it.
+NORACE_PKGS = $(sort $(dir $(shell git grep -l '^//go:build !race' -- '*_test.go')))
 
 .PHONY: test
-test: ## Unit and in-process gRPC tests with the race detector.
+test: ## Unit and in-process gRPC tests with the race detector, then the allocation pins without it.
 	go test -race -shuffle=on ./...
+	go test -shuffle=on $(addprefix ./,$(NORACE_PKGS))
 
 FUZZTIME ?= 10s
 
@@ -108,16 +121,18 @@ $(NODE_MODULES): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 node-test: build fakehubspot node-install ## Node client suite: bin/scopeguard and bin/fakehubspot called through clients/node.
 	cd $(NODE_DIR) && npm test
 
-$(GRPCURL):
+# Each tool depends on this Makefile, where its version is pinned: a bump
+# reinstalls it (any other edit only relinks it from the build cache).
+$(GRPCURL): Makefile
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 
-$(HEALTH):
+$(HEALTH): Makefile
 	GOBIN=$(BIN) go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
 
-$(GHZ):
+$(GHZ): Makefile
 	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@v0.120.0
 
-$(LINTER):
+$(LINTER): Makefile
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: bench
@@ -126,8 +141,15 @@ bench: build $(GHZ) ## Go benchmarks, then server CPU per call of each RPC next 
 	PATH="$(BIN):$$PATH" scripts/bench-grpc.sh
 
 .PHONY: tools
-tools: $(GRPCURL) $(HEALTH) $(LINTER) ## Install the pinned command-line tools into bin/.
+tools: ## Install the pinned grpcurl, grpc-health-probe and golangci-lint into bin/ and build buf and the protoc plugins, in parallel.
+	@$(MAKE) --no-print-directory -j4 $(GRPCURL) $(HEALTH) $(LINTER) buf-tools
+
+# buf and the protoc plugins (tools/go.mod): go tool builds and caches them.
+.PHONY: buf-tools
+buf-tools:
 	$(BUF) --version
+	go tool -modfile=tools/go.mod protoc-gen-go --version
+	go tool -modfile=tools/go.mod protoc-gen-go-grpc --version
 
 .PHONY: clean
 clean: ## Remove build output.
