@@ -12,10 +12,13 @@ start_scopeguard() {
   scopeguard_pid=$!
   addr="" metrics_addr=""
   for _ in $(seq 200); do
-    # "serving metrics" comes first when enabled, so both are known by then.
-    metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
+    # "serving metrics" is logged before "serving": read in the other order,
+    # a line logged between the two reads would leave $metrics_addr empty.
     addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
-    [[ -n "$addr" ]] && return 0
+    if [[ -n "$addr" ]]; then
+      metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
+      return 0
+    fi
     kill -0 "$scopeguard_pid" 2>/dev/null || return 1
     sleep 0.05
   done
