@@ -100,7 +100,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s) on top of its che
 	go test ./server/tokens -run '^$$' -fuzz '^FuzzParseApps$$' -fuzztime $(FUZZTIME)
 
 .PHONY: e2e
-e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo.
+e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo, the README's server examples.
 	PATH="$(BIN):$$PATH" scripts/e2e.sh
 
 .PHONY: fakehubspot

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the built binary: start `scopeguard serve` on a free
 # port, then drive it the way people and probes do (grpcurl through server
-# reflection, grpc-health-probe). Needs bin/scopeguard, grpcurl and
+# reflection, grpc-health-probe), then run the README's server examples
+# (scripts/readme.sh). Needs bin/scopeguard, bin/fakehubspot, grpcurl and
 # grpc-health-probe on PATH (make e2e provides them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,5 +91,8 @@ expect_contains "demo: the fake answers the seed's 403" "$out" '"requiredGranula
 expect_contains "demo: ExplainError finds the real cause" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
 expect_contains "demo: RefreshToken answers" "$out" '"tokenType": "bearer"'
 expect_contains "demo: the second refresh is shared" "$out" '"shared": true'
+
+# The README's server examples, as written (servers of their own).
+scripts/readme.sh || fail "the README's examples differ from what the servers answer"
 
 echo "e2e: all passed"
