@@ -296,6 +296,7 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 		p.notices = append(p.notices, "Custom object "+m.ObjectType+": the custom-object scopes apply.")
 	case catalog.ObjectAssumedCustom:
 		p.notices = append(p.notices, "\""+m.ObjectType+"\" is not a standard object name or id, so it can only be a custom object (HubSpot rejects it otherwise): the custom-object scopes apply.")
+	default: // a standard object, or none: nothing to say
 	}
 	if req.Inferred() {
 		p.notices = append(p.notices, "HubSpot's spec lists no scopes for this exact endpoint; the requirement is inferred from another version of it or from the object's record scopes.")

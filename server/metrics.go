@@ -163,6 +163,7 @@ func (m *Metrics) countCacheLookup(cache string, source tokens.Source) {
 		m.cacheLookups.WithLabelValues(cache, "hit").Inc()
 	case tokens.SourceShared, tokens.SourceUpstream:
 		m.cacheLookups.WithLabelValues(cache, "miss").Inc()
+	default: // the credential's shape answered: no cache was asked
 	}
 }
 

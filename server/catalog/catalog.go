@@ -63,8 +63,9 @@ func (k ScopeKind) String() string {
 		return "coarse"
 	case ScopeSensitive:
 		return "sensitive"
+	default:
+		return "granular"
 	}
-	return "granular"
 }
 
 // Scope is what the catalog knows about one scope name.

@@ -226,6 +226,7 @@ func appIndex(app scopeguardv1.AppType) int {
 		return 1
 	case scopeguardv1.AppType_APP_TYPE_DEVELOPER:
 		return 2
+	default:
+		return 0
 	}
-	return 0
 }

@@ -223,6 +223,7 @@ func (d *diag) writeRequirement(b *strings.Builder) {
 			b.WriteString("any one of ")
 		case scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
 			b.WriteString("all of ")
+		default: // HubSpot did not say: the list alone
 		}
 	}
 	writeList(b, p.RequiredScopes)

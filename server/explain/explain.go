@@ -191,14 +191,16 @@ func credentialKind(in Input) (credKind, bool) {
 		return kindDeveloper, true
 	case scopeguardv1.CredentialType_CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY:
 		return kindPersonal, true
+	default: // unknown, or a refresh token: the app type decides
 	}
 	switch in.AppType {
 	case scopeguardv1.AppType_APP_TYPE_PRIVATE:
 		return kindPrivate, false
 	case scopeguardv1.AppType_APP_TYPE_DEVELOPER:
 		return kindDeveloper, false
+	default:
+		return kindOAuth, false
 	}
-	return kindOAuth, false
 }
 
 // diag carries one diagnosis.
