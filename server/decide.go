@@ -234,7 +234,7 @@ func (d *decider) partsFor(m catalog.Match, app scopeguardv1.AppType) *decisionP
 	cacheable := m.Resolution == catalog.ObjectNone || m.Resolution == catalog.ObjectStandard
 	if cacheable {
 		if p, ok := d.parts.Load(key); ok {
-			return p.(*decisionParts)
+			return p.(*decisionParts) //nolint:forcetypeassert // d.parts holds only *decisionParts
 		}
 	}
 	p := d.buildParts(m, app)
