@@ -244,7 +244,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		default:
 			return nil, fmt.Errorf("scope %q has unknown kind %q", s.Name, s.Kind)
 		}
-		c.scopeIDs[s.Name] = uint16(len(c.scopes))
+		c.scopeIDs[s.Name] = uint16(len(c.scopes)) //nolint:gosec // G115: fewer than maxScopes, checked above
 		c.scopes = append(c.scopes, sc)
 		c.costs = append(c.costs, catalogfile.Privilege(s.Name, sc.Kind == ScopeCoarse))
 	}

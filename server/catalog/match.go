@@ -374,7 +374,7 @@ func foldDecode(dst []byte, s string) ([]byte, bool) {
 			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
 				return dst, false
 			}
-			ch = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			ch = byte(unhex(s[i+1])<<4 | unhex(s[i+2])) //nolint:gosec // G115: two hex digits, checked above, are one byte
 			i += 2
 		}
 		if 'A' <= ch && ch <= 'Z' {
@@ -406,7 +406,7 @@ func decodedEqual(seg, lit string) bool {
 			if i+2 >= len(seg) {
 				return false
 			}
-			ch = byte(unhex(seg[i+1])<<4 | unhex(seg[i+2]))
+			ch = byte(unhex(seg[i+1])<<4 | unhex(seg[i+2])) //nolint:gosec // G115: splitSegments admitted only valid escapes
 			i += 2
 		}
 		if j >= len(lit) || lit[j] != ch {
@@ -548,7 +548,7 @@ func splitSegments(s *segments) *PathError {
 				return &PathError{Path: redactPath(p), Reason: "dot segments (. or ..) are not allowed"}
 			}
 			if s.n < maxSegments {
-				s.idx[s.n] = [2]uint16{uint16(start), uint16(i)}
+				s.idx[s.n] = [2]uint16{uint16(start), uint16(i)} //nolint:gosec // G115: paths are at most maxPathBytes long
 			}
 			s.n++
 			start = -1
