@@ -396,10 +396,19 @@ type ExplainErrorResponse struct {
 	// batch errors.
 	Details []*ErrorDetail `protobuf:"bytes,19,rep,name=details,proto3" json:"details,omitempty"`
 	// token_expired_at is when HubSpot says the token expired (from
-	// EXPIRED_AUTHENTICATION bodies); unset otherwise.
+	// EXPIRED_AUTHENTICATION bodies or "This oauth-token is expired!
+	// expiresAt: …" messages); unset otherwise.
 	TokenExpiredAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=token_expired_at,json=tokenExpiredAt,proto3" json:"token_expired_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// confidence says how firmly root_cause stands: stated by HubSpot,
+	// inferred by scopeguard, or a guess from too little evidence.
+	Confidence Confidence `protobuf:"varint,21,opt,name=confidence,proto3,enum=scopeguard.v1.Confidence" json:"confidence,omitempty"`
+	// endpoint is the call the diagnosis is about: the request's endpoint,
+	// else the method and URL read from a client library's error text (query
+	// dropped; the method is GET, or POST for search, batch and token paths,
+	// when the text names none); unset when neither is known.
+	Endpoint      *Endpoint `protobuf:"bytes,22,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainErrorResponse) Reset() {
@@ -568,6 +577,20 @@ func (x *ExplainErrorResponse) GetDetails() []*ErrorDetail {
 func (x *ExplainErrorResponse) GetTokenExpiredAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.TokenExpiredAt
+	}
+	return nil
+}
+
+func (x *ExplainErrorResponse) GetConfidence() Confidence {
+	if x != nil {
+		return x.Confidence
+	}
+	return Confidence_CONFIDENCE_UNSPECIFIED
+}
+
+func (x *ExplainErrorResponse) GetEndpoint() *Endpoint {
+	if x != nil {
+		return x.Endpoint
 	}
 	return nil
 }
@@ -998,7 +1021,7 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x88\x01\xbaH\x84\x01\x1ab\n" +
 	"\x16explain.status_or_body\x12\x1egive http_status, body or both\x1a(this.http_status != 0 || this.body != ''\"\x1e\n" +
 	"\x0egranted_scopes\n" +
-	"\faccess_token\"\xc8\a\n" +
+	"\faccess_token\"\xb8\b\n" +
 	"\x14ExplainErrorResponse\x127\n" +
 	"\n" +
 	"root_cause\x18\x01 \x01(\x0e2\x18.scopeguard.v1.RootCauseR\trootCause\x12\x1a\n" +
@@ -1023,7 +1046,11 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"rate_limit\x18\x12 \x01(\v2\x18.scopeguard.v1.RateLimitR\trateLimit\x124\n" +
 	"\adetails\x18\x13 \x03(\v2\x1a.scopeguard.v1.ErrorDetailR\adetails\x12D\n" +
-	"\x10token_expired_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x0etokenExpiredAt\"\xd4\x03\n" +
+	"\x10token_expired_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x0etokenExpiredAt\x129\n" +
+	"\n" +
+	"confidence\x18\x15 \x01(\x0e2\x19.scopeguard.v1.ConfidenceR\n" +
+	"confidence\x123\n" +
+	"\bendpoint\x18\x16 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\"\xd4\x03\n" +
 	"\x13RefreshTokenRequest\x122\n" +
 	"\rrefresh_token\x18\x01 \x01(\tB\r\xbaH\ar\x05\x10\x01(\x80 \x80\x01\x01R\frefreshToken\x12%\n" +
 	"\tclient_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bclientId\x120\n" +
@@ -1101,6 +1128,7 @@ var file_scopeguard_v1_service_proto_goTypes = []any{
 	(*RateLimit)(nil),             // 19: scopeguard.v1.RateLimit
 	(*ErrorDetail)(nil),           // 20: scopeguard.v1.ErrorDetail
 	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(Confidence)(0),               // 22: scopeguard.v1.Confidence
 }
 var file_scopeguard_v1_service_proto_depIdxs = []int32{
 	9,  // 0: scopeguard.v1.CheckScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
@@ -1120,25 +1148,27 @@ var file_scopeguard_v1_service_proto_depIdxs = []int32{
 	19, // 14: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
 	20, // 15: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
 	21, // 16: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
-	21, // 17: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 18: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
-	10, // 19: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
-	9,  // 20: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
-	11, // 21: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
-	11, // 22: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
-	0,  // 23: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
-	2,  // 24: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
-	4,  // 25: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
-	6,  // 26: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
-	1,  // 27: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
-	3,  // 28: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
-	5,  // 29: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
-	7,  // 30: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	22, // 17: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
+	9,  // 18: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
+	21, // 19: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 20: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
+	10, // 21: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
+	9,  // 22: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
+	11, // 23: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
+	11, // 24: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
+	0,  // 25: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
+	2,  // 26: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
+	4,  // 27: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
+	6,  // 28: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
+	1,  // 29: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
+	3,  // 30: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
+	5,  // 31: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
+	7,  // 32: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
+	29, // [29:33] is the sub-list for method output_type
+	25, // [25:29] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_scopeguard_v1_service_proto_init() }
