@@ -20,6 +20,7 @@ import (
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server"
 	"github.com/eshopman/scopeguard/server/catalog"
+	"github.com/eshopman/scopeguard/server/explain"
 	"github.com/eshopman/scopeguard/server/explain/explaintest"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/hubspottest"
@@ -130,8 +131,14 @@ func TestExplainErrorCorpus(t *testing.T) {
 				req.AccessToken = env.mint(req.GetAppType(), req.GetGrantedScopes())
 				req.GrantedScopes = nil
 			}
+			// The endpoint the server diagnoses: the request's, else the
+			// call the body's text names.
+			ep := req.GetEndpoint()
+			if ep == nil {
+				ep = explain.Parse(int(req.GetHttpStatus()), req.GetBody(), req.GetHeaders()).Endpoint()
+			}
 			withCatalog := false
-			if ep := req.GetEndpoint(); ep != nil {
+			if ep != nil {
 				_, err := cat.Match(ep.GetMethod(), ep.GetPath())
 				withCatalog = err == nil
 			}

@@ -140,13 +140,34 @@ func Diagnose(in Input) Result {
 	if d.status == 0 {
 		d.status = p.HTTPStatus
 	}
+	if in.Endpoint == nil {
+		in.Endpoint = p.Endpoint()
+	}
 	d.granted = newScopeSet(in.GrantedScopes)
 	d.kind, d.kindKnown = credentialKind(in)
 	d.resp = d.baseResponse()
 	d.classify()
+	if d.resp.Confidence == scopeguardv1.Confidence_CONFIDENCE_UNSPECIFIED {
+		d.resp.Confidence = d.evidenceConfidence()
+	}
 	d.check = compareWithCatalog(p, in.Catalog, d.bodySet(), d.granted, d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED || d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN)
 	d.resp.CatalogAgrees = d.check.Agrees
 	return Result{Response: d.resp, Parsed: p, Catalog: d.check}
+}
+
+// evidenceConfidence is the confidence of an answer whose diagnosis did not
+// set one: stated when HubSpot's body names a category, an OAuth error, a
+// rate-limit policy or scopes; inferred from the HTTP status alone;
+// otherwise a guess.
+func (d *diag) evidenceConfidence() scopeguardv1.Confidence {
+	p := d.p
+	switch {
+	case p.Category != "", isOAuthStatus(p.Status), p.OAuthError != "", p.ErrorType != "", p.RateLimit.Policy != "", len(p.RequiredScopes) > 0:
+		return scopeguardv1.Confidence_CONFIDENCE_STATED
+	case d.status != 0:
+		return scopeguardv1.Confidence_CONFIDENCE_INFERRED
+	}
+	return scopeguardv1.Confidence_CONFIDENCE_GUESS
 }
 
 // splitScopeItems splits items that hold several space- or
@@ -247,6 +268,9 @@ func (d *diag) baseResponse() *scopeguardv1.ExplainErrorResponse {
 	if d.in.GrantedKnown {
 		r.GrantedScopes = sortedUnion(d.in.GrantedScopes)
 	}
+	if ep := d.in.Endpoint; ep != nil {
+		r.Endpoint = &scopeguardv1.Endpoint{Method: d.scrub(ep.GetMethod()), Path: d.scrub(ep.GetPath())}
+	}
 	for _, det := range p.Details {
 		r.Details = append(r.Details, &scopeguardv1.ErrorDetail{
 			Message:     d.scrub(det.Message),
@@ -336,8 +360,12 @@ func (d *diag) classify() {
 		d.rateLimited()
 	case d.isExpired():
 		d.expired()
+	case d.installRefusal() != installNone:
+		d.install(d.installRefusal())
 	case d.isInvalidAuth():
 		d.invalidAuth()
+	case d.messageHas("unscoped endpoint"):
+		d.unscoped()
 	case d.isScopeRefusal():
 		d.scopes(false)
 	case d.status >= 200 && d.status < 300 && !d.p.Batch:
@@ -371,7 +399,7 @@ func (d *diag) lowerText() string {
 
 func (d *diag) computeLowerText() string {
 	var b strings.Builder
-	b.WriteString(clip(firstNonEmpty(d.p.scanText, d.p.Message), 4096))
+	b.WriteString(clip(firstNonEmpty(d.p.scanText, d.p.Message), maxTextScan))
 	b.WriteByte(' ')
 	b.WriteString(clip(d.p.OAuthErrorDescription, 1024))
 	for i, det := range d.p.Details {
@@ -394,6 +422,12 @@ func (d *diag) categoryIs(names ...string) bool {
 func (d *diag) set(cause scopeguardv1.RootCause, summary string) {
 	d.resp.RootCause = cause
 	d.resp.Summary = summary
+}
+
+// confidence sets how firmly the root cause stands; answers that do not
+// set it get evidenceConfidence.
+func (d *diag) confidence(c scopeguardv1.Confidence) {
+	d.resp.Confidence = c
 }
 
 func (d *diag) add(action scopeguardv1.Action, desc, url string, scopes []string) {

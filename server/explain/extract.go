@@ -33,6 +33,7 @@ func (p *Parsed) finish() {
 	if p.Shape == ShapeText {
 		p.sniffText()
 	}
+	p.sniffOAuthWords()
 	p.extractScopes()
 	p.extractExpiry()
 	text := clip(p.Message, maxTextScan)
@@ -81,6 +82,64 @@ func (p *Parsed) sniffText() {
 			p.CorrelationID = m[1]
 		}
 	}
+}
+
+// sniffOAuthWords reads a token endpoint's status or RFC 6749 error code
+// written into text ("400 BAD_REFRESH_TOKEN", "invalid_grant") when the body
+// carried none as JSON.
+func (p *Parsed) sniffOAuthWords() {
+	text := clip(firstNonEmpty(p.scanText, p.Message), maxTextScan)
+	if !strings.Contains(text, "_") {
+		return
+	}
+	if p.Status == "" || strings.EqualFold(p.Status, "error") {
+		if m := reOAuthStatusWord.FindStringSubmatch(text); m != nil {
+			p.Status = m[1]
+		}
+	}
+	if p.OAuthError == "" && !isOAuthStatus(p.Status) {
+		if m := reOAuthErrorWord.FindStringSubmatch(text); m != nil {
+			p.OAuthError = m[1]
+		}
+	}
+}
+
+// readRequest reads the failed call's method and path from a client
+// library's text: a method written next to a HubSpot API URL, else the
+// first such URL (with a method a logged request object names, if any),
+// else an HTTP/1.1 request line of a dumped request.
+func (p *Parsed) readRequest(body string) {
+	text := clip(body, maxTextScan)
+	if !strings.Contains(text, "hubapi.com") && !strings.Contains(text, "hubspot.com") {
+		return
+	}
+	if m := reMethodURL.FindStringSubmatch(text); m != nil {
+		p.setRequest(m[1], m[2])
+		return
+	}
+	if m := reAPIURL.FindStringSubmatch(text); m != nil {
+		method := ""
+		if h := reMethodHint.FindStringSubmatch(text); h != nil {
+			method = h[1]
+		}
+		p.setRequest(method, m[1])
+		return
+	}
+	if m := reRequestLine.FindStringSubmatch(text); m != nil {
+		path, _, _ := strings.Cut(m[2], "?")
+		p.setRequest(m[1], path)
+	}
+}
+
+// setRequest records the method and path read from text, redacted and
+// without trailing punctuation.
+func (p *Parsed) setRequest(method, path string) {
+	path = strings.TrimRight(path, ".,;:")
+	if path == "" {
+		return
+	}
+	p.RequestMethod = strings.ToUpper(method)
+	p.RequestPath = redact(path, nil)
 }
 
 // extractScopes fills RequiredScopes, Requirement and ScopeSource from the
@@ -321,10 +380,22 @@ func (p *Parsed) extractExpiry() {
 		if lk != "expiretime" && lk != "expiresat" && lk != "expiredat" {
 			continue
 		}
-		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v[0])); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v[0])); err == nil && representable(t) {
 			p.ExpiredAt = t.UTC()
-		} else if ms, err := strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64); err == nil {
-			p.ExpiredAt = time.UnixMilli(ms).UTC()
+		} else if t, ok := unixMilli(v[0]); ok {
+			p.ExpiredAt = t
+		}
+	}
+	// "This oauth-token is expired! expiresAt: 1643194402611, now:
+	// 1643972072320".
+	if text := clip(firstNonEmpty(p.scanText, p.Message), maxTextScan); strings.Contains(text, "xpiresAt") {
+		if m := reExpiresAtNow.FindStringSubmatch(text); m != nil {
+			if t, ok := unixMilli(m[1]); ok && p.ExpiredAt.IsZero() {
+				p.ExpiredAt = t
+			}
+			if t, ok := unixMilli(m[2]); ok {
+				p.ReportedAt = t
+			}
 		}
 	}
 	if !strings.Contains(p.Message, "xpired") {
@@ -350,6 +421,26 @@ func (p *Parsed) extractExpiry() {
 		p.ExpiredAgo = time.Duration(n) * unit
 		p.HasExpiredAgo = true
 	}
+}
+
+// latestTime is the last instant a google.protobuf.Timestamp can carry
+// (9999-12-31T23:59:59.999Z).
+var latestTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+
+// representable reports whether t fits a google.protobuf.Timestamp (years
+// 1 to 9999), so the answer still renders as JSON.
+func representable(t time.Time) bool {
+	return t.Year() >= 1 && !t.After(latestTime)
+}
+
+// unixMilli reads milliseconds since the epoch, from 1970 up to the last
+// time a Timestamp can carry.
+func unixMilli(s string) (time.Time, bool) {
+	ms, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || ms < 0 || ms > latestTime.UnixMilli() {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 // extractFields collects the properties and request fields HubSpot named as
