@@ -197,9 +197,9 @@ func (d *diag) expired() {
 	age := ""
 	switch {
 	case !p.ExpiredAt.IsZero() && !now.Before(p.ExpiredAt):
-		age = " " + formatDuration(now.Sub(p.ExpiredAt).Round(time.Second)) + " ago"
+		age = " " + formatAge(now.Sub(p.ExpiredAt)) + " ago"
 	case p.HasExpiredAgo:
-		age = " " + formatDuration(p.ExpiredAgo) + " ago"
+		age = " " + formatAge(p.ExpiredAgo) + " ago"
 	}
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_TOKEN_EXPIRED,
 		"The OAuth access token expired"+age+"; get a new one with the refresh token and send the request again.")
@@ -312,6 +312,12 @@ func (d *diag) invalidAuth() {
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE, "HubSpot refused the credential because it is the wrong kind: "+wrong+".")
 		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL, help, "", nil)
 		return
+	}
+	if d.categoryIs("INVALID_AUTHENTICATION") || reAPIKeyRefused.MatchString(d.lowerText()) ||
+		d.messageHas("authentication credentials not found") || d.messageHas("credentials are missing") {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
+	} else {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 	}
 	summary := "HubSpot did not accept the credential: it is missing, malformed, revoked or unknown to HubSpot."
 	if p.Credential == CredentialHintHapikey {

@@ -193,48 +193,45 @@ func (d *diag) unrequestable(names []string) []string {
 var appLevelPrefixes = []string{"/webhooks/", "/crm/v3/timeline/", "/integrations/v1/", "/crm/v3/extensions/"}
 
 // unscoped explains "This oauth-token (…) does not have proper permissions!
-// (cannot access an unscoped endpoint)": no scope available to the
-// credential covers the endpoint. App-level endpoints (webhook
-// subscriptions, timeline event types, CRM cards) take the developer
-// account's API key; an account endpoint whose scope the token lacks
-// answers the same way, so with the endpoint's scopes in the catalog the
-// answer is the scope to add
-// (https://integrate.hubspot.com/t/webhooks-api-authentication-using-oauth2-0/2257,
-// https://integrate.hubspot.com/t/changes-to-how-authorization-works/1482).
+// (cannot access an unscoped endpoint)": no scope the credential holds
+// covers the endpoint. App-level endpoints (webhook subscriptions, timeline
+// event types, CRM cards) take the developer account's API key, so an OAuth
+// token is the wrong credential there
+// (https://integrate.hubspot.com/t/webhooks-api-authentication-using-oauth2-0/2257);
+// on account endpoints the token lacks the endpoint's scope
+// (https://integrate.hubspot.com/t/changes-to-how-authorization-works/1482).
 func (d *diag) unscoped() {
 	path := ""
 	if d.in.Endpoint != nil {
 		path = endpointPath(d.in.Endpoint)
 	}
-	appLevel := slices.ContainsFunc(appLevelPrefixes, func(prefix string) bool { return strings.HasPrefix(path, prefix) })
-	if cat := d.in.Catalog; cat != nil && len(cat.Alternatives) > 0 && !appLevel && !d.developerKeyOnly() {
-		d.scopes(false)
-		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
-		if !d.in.GrantedKnown {
-			d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
-		}
-		return
-	}
-	if d.p.Credential == CredentialHintHapikey {
+	appLevel := d.developerKeyOnly() || slices.ContainsFunc(appLevelPrefixes, func(prefix string) bool { return strings.HasPrefix(path, prefix) })
+	switch {
+	case d.p.Credential == CredentialHintHapikey:
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE,
 			"HubSpot says the API key cannot call this endpoint (\"cannot access an unscoped endpoint\"), and HubSpot sunset account API keys on 2022-11-30: call with a private-app token or an OAuth access token instead.")
 		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
 			`Create a private app (or service key) with the scopes you need and send its token as "Authorization: Bearer <token>".`, "", nil)
-		return
-	}
-	summary := "HubSpot says no scope of the OAuth token covers this endpoint (\"cannot access an unscoped endpoint\"): app-level endpoints (webhook subscriptions, timeline event types, CRM cards) take the developer account's API key, not an access token."
-	if appLevel || d.developerKeyOnly() {
+	case appLevel:
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
-	} else {
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE,
+			"HubSpot says no scope of the OAuth token covers this endpoint (\"cannot access an unscoped endpoint\"): it is an app-level endpoint, which takes the developer account's API key, not an access token.")
+		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
+			"Call app-level endpoints (webhook subscriptions, timeline event types, CRM cards) with the developer account's API key as ?hapikey=… (developer account › Keys); OAuth tokens only install the app.", "", nil)
+	case d.in.Catalog != nil && len(d.in.Catalog.Alternatives) > 0:
+		d.scopes(false)
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
+		if !d.in.GrantedKnown {
+			d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
+		}
+	default:
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
-		summary += " If this is an account API instead, the token lacks its scope."
-	}
-	d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE, summary)
-	d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
-		"Call app-level endpoints with the developer account's API key as ?hapikey=… (developer account › Keys); OAuth tokens only install the app.", "", nil)
-	if !appLevel && !d.developerKeyOnly() {
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED,
+			"HubSpot says no scope of the token covers this endpoint (\"cannot access an unscoped endpoint\"): the token lacks the endpoint's scope, unless the endpoint is an app-level one (webhook subscriptions, timeline event types, CRM cards), which takes the developer account's API key instead.")
 		d.add(scopeguardv1.Action_ACTION_REAUTHORIZE_APP,
-			"If the endpoint is an account API, add the scope its reference page lists to the app and have the account re-authorize it.", "", nil)
+			"Request the scope the endpoint's reference page lists (give the endpoint to have scopeguard name it) and have the account re-authorize the app.", "", nil)
+		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
+			"If it is an app-level endpoint, call it with the developer account's API key as ?hapikey=… instead of an access token.", "", nil)
 	}
 }

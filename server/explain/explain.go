@@ -467,6 +467,15 @@ func formatDuration(t time.Duration) string {
 	return s
 }
 
+// formatAge writes how long ago something happened: as formatDuration up
+// to two days, in whole days beyond ("9 days", not "216h1m10s").
+func formatAge(t time.Duration) string {
+	if t < 48*time.Hour {
+		return formatDuration(t.Round(time.Second))
+	}
+	return strconv.FormatInt(int64(t/(24*time.Hour)), 10) + " days"
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
