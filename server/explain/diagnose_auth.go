@@ -256,8 +256,7 @@ func (d *diag) isInvalidAuth() bool {
 	if d.categoryIs("INVALID_AUTHENTICATION") || d.status == 401 || p.AuthFailure != "" {
 		return true
 	}
-	return reAPIKeyRefused.MatchString(d.lowerText()) ||
-		d.messageHas("authentication credentials not found") || d.messageHas("credentials are missing")
+	return reAPIKeyRefused.MatchString(d.lowerText()) || reCredentialsRefused.MatchString(d.lowerText())
 }
 
 // acceptedTypes returns the catalog's accepted app types, if known.
@@ -313,8 +312,7 @@ func (d *diag) invalidAuth() {
 		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL, help, "", nil)
 		return
 	}
-	if d.categoryIs("INVALID_AUTHENTICATION") || reAPIKeyRefused.MatchString(d.lowerText()) ||
-		d.messageHas("authentication credentials not found") || d.messageHas("credentials are missing") {
+	if d.categoryIs("INVALID_AUTHENTICATION") || reAPIKeyRefused.MatchString(d.lowerText()) || reCredentialsRefused.MatchString(d.lowerText()) {
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
 	} else {
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)

@@ -49,6 +49,7 @@ var installPhrases = []struct {
 	{"insufficient scopes were provided", installInsufficient},
 	{"provided scopes are insufficient", installInsufficient},
 	{"mismatch between the scopes", installMismatch},
+	{"scope mismatch", installMismatch},
 	{"invalid scope name", installInvalidScope},
 	{"correct role to grant", installRole},
 	{"permission to connect this app", installRole},

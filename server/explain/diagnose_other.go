@@ -259,6 +259,7 @@ func (d *diag) unknown(lead string) {
 		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
 	}
 	b.WriteString(".")
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_UNKNOWN, b.String())
 	d.support("")
 }

@@ -13,7 +13,7 @@ import (
 
 // Scopes.
 
-var rePermissionText = regexp.MustCompile(`hasn't been granted|does not have proper permissions|do not have permissions?|don't have permissions?|(?:not|n't) available for public use|required scopes?|missing required .* scope|insufficient scopes?`)
+var rePermissionText = regexp.MustCompile(`hasn't been granted|(?:do(?:es)? not|don't|doesn't) have (?:the )?(?:proper |required |necessary )?permissions?|(?:not|n't) available for public use|required scopes?|missing required .* scope|insufficient scopes?`)
 
 func (d *diag) isScopeRefusal() bool {
 	if d.categoryIs("MISSING_SCOPES") {
@@ -67,7 +67,7 @@ func (d *diag) scopes(bare bool) {
 	}
 	if bare && (d.in.Catalog == nil || !d.in.GrantedKnown) {
 		if d.hubSpotSaysWhy() {
-			d.unknown("HubSpot refused the call (403) without naming a scope or a reason.")
+			d.unknown("HubSpot refused the call (403) without naming a scope.")
 			return
 		}
 		d.bareForbidden()

@@ -380,6 +380,10 @@ func (d *diag) classify() {
 		d.validation()
 	case d.isUpstream():
 		d.upstream()
+	case d.status == 403 && d.p.Shape == ShapeHTML:
+		// HubSpot's API answers a missing scope in JSON; a 403 page comes
+		// from a proxy or CDN in front of it.
+		d.unknown("A proxy or CDN in front of HubSpot (or the network the call left from) refused the call with a 403 page; HubSpot's API answers a missing scope in JSON.")
 	case d.status == 403:
 		d.scopes(true)
 	default:

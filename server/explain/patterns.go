@@ -29,7 +29,10 @@ var (
 	reHapikeyWord = regexp.MustCompile(`(?i)\bhapikey\b|\bthis api key\b|\bthe api key provided\b|\binvalid api key\b|\bapi key (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b|\bmanage your api key\b`)
 	// reAPIKeyRefused finds HubSpot's wordings for an API key it refuses:
 	// "This hapikey doesn't exist.", "The API key provided is invalid."
-	reAPIKeyRefused = regexp.MustCompile(`(?i)hapikey doesn't exist|hapikey does not exist|the api key provided is invalid|\binvalid api key\b|\bapi key (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b`)
+	reAPIKeyRefused = regexp.MustCompile(`(?i)hapikey doesn't exist|hapikey does not exist|the api key provided is invalid|\binvalid (?:api key|hapikey)\b|\b(?:api key|hapikey) (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b`)
+	// reCredentialsRefused finds wordings (HubSpot's and its connectors')
+	// for a credential that was refused or missing.
+	reCredentialsRefused = regexp.MustCompile(`(?i)authentication credentials not found|credentials are missing|cannot be authorized with (?:the )?provided credentials|\binvalid (?:authentication )?credentials\b|credentials (?:are|were) (?:invalid|not valid)`)
 	// reOAuthStatusWord finds a token endpoint's status ("400
 	// BAD_REFRESH_TOKEN") written into text.
 	reOAuthStatusWord = regexp.MustCompile(`\b(BAD_REFRESH_TOKEN|INVALID_REFRESH_TOKEN|BAD_AUTH_CODE|EXPIRED_AUTH_CODE|BAD_CLIENT_ID|BAD_CLIENT_SECRET|BAD_REDIRECT_URI|BAD_GRANT_TYPE|BAD_SCOPE)\b`)
@@ -73,7 +76,7 @@ var (
 	// indicate success: 403 (Forbidden)."
 	reStatusNotSuccess = regexp.MustCompile(`(?i)does not indicate success:\s*([1-5]\d\d)\b`)
 	// reTransport finds wording about timeouts and broken connections.
-	reTransport = regexp.MustCompile(`(?i)timed? ?-?out|timeout|ETIMEDOUT|ECONNRESET|ECONNREFUSED|ECONNABORTED|EAI_AGAIN|socket hang up|connection (?:reset|refused|closed)|context deadline exceeded|i/o timeout|no such host`)
+	reTransport = regexp.MustCompile(`(?i)timed? ?-?out|timeout|ETIMEDOUT|ECONNRESET|ECONNREFUSED|ECONNABORTED|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|getaddrinfo|socket hang up|connection (?:reset|refused|closed)|context deadline exceeded|i/o timeout|no such host`)
 	// reTextCategory reads 'category': 'MISSING_SCOPES' from non-JSON
 	// renderings (Python reprs, Node's util.inspect "category:
 	// 'MISSING_SCOPES'").
