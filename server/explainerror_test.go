@@ -576,3 +576,51 @@ func TestExplainErrorAnswersNonJSONBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainErrorEndpointFromText: without a request endpoint, the call a
+// client library's text names is looked up in the catalog; the request's
+// own endpoint wins over it, and one the catalog cannot read only costs the
+// answer the catalog, never the call.
+func TestExplainErrorEndpointFromText(t *testing.T) {
+	t.Parallel()
+	env := newExplainEnv(t, explaintest.DefaultNow, testAppsYAML)
+	const dealsText = "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://api.hubapi.com/crm/v3/objects/deals?limit=100"
+	tests := []struct {
+		name         string
+		body         string
+		endpoint     *scopeguardv1.Endpoint
+		wantEndpoint string
+		wantTemplate string
+		wantMissing  []string
+	}{
+		{
+			name: "the text's URL names the endpoint", body: dealsText,
+			wantEndpoint: "GET /crm/v3/objects/deals", wantTemplate: "/crm/v3/objects/deals", wantMissing: []string{"crm.objects.deals.read"},
+		},
+		{
+			name: "the request's endpoint wins", body: dealsText, endpoint: &scopeguardv1.Endpoint{Method: "GET", Path: "/crm/v3/objects/contacts"},
+			wantEndpoint: "GET /crm/v3/objects/contacts", wantTemplate: "/crm/v3/objects/contacts", wantMissing: []string{"crm.objects.contacts.read"},
+		},
+		{
+			name:         "a path the catalog refuses leaves the catalog out",
+			body:         "403 Client Error: Forbidden for url: https://api.hubapi.com/crm/v3/objects/deals/%zz",
+			wantEndpoint: "GET /crm/v3/objects/deals/%zz",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := env.client().ExplainError(t.Context(), &scopeguardv1.ExplainErrorRequest{
+				Body: tt.body, Endpoint: tt.endpoint, GrantedScopes: []string{"oauth"},
+			})
+			if err != nil {
+				t.Fatalf("ExplainError: %v", err)
+			}
+			got := []any{resp.GetEndpoint().GetMethod() + " " + resp.GetEndpoint().GetPath(), resp.GetOperation().GetPathTemplate(), resp.GetMissingScopes(), resp.GetRootCause()}
+			want := []any{tt.wantEndpoint, tt.wantTemplate, tt.wantMissing, scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("endpoint, template, missing scopes, root cause (-want +got):\n%s\nsummary: %s", diff, resp.GetSummary())
+			}
+		})
+	}
+}
