@@ -207,6 +207,8 @@ func (d *diag) upstream() {
 		}
 		summary = "The HubSpot account is being migrated between data-hosting locations (477); HubSpot asks to retry after " + formatDuration(wait) + " (migrations can take up to 24 hours)."
 	case 0, 408:
+		// The client's own words say the connection failed.
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		if !ok {
 			wait = 5 * time.Second
 		}

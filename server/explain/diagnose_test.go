@@ -101,13 +101,13 @@ func TestClientLibraryTexts(t *testing.T) {
 		},
 		{
 			name: "a connector's invalid-credentials text",
-			body: "The user cannot be authorized with provided credentials. Please verify that your credentails are valid and try again.",
+			body: "The user cannot be authorized with provided credentials. Please verify that your credentials are valid and try again.",
 			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_TOKEN_INVALID, Confidence: stated},
 		},
 		{
 			name: "DNS failure before HubSpot answered",
 			body: "Error: getaddrinfo ENOTFOUND api.hubapi.com",
-			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_UPSTREAM_UNAVAILABLE, Confidence: guess},
+			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_UPSTREAM_UNAVAILABLE, Confidence: inferred},
 		},
 		{
 			name: "a CDN's 403 page is not a missing scope",

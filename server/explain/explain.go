@@ -353,6 +353,7 @@ func (d *diag) scrub(s string) string {
 // status or a rate-limit policy decides even when the HTTP status says
 // something else (HubSpot has sent RATE_LIMITS with 500).
 func (d *diag) classify() {
+	install := d.installRefusal()
 	switch {
 	case d.isTokenEndpointError():
 		d.tokenEndpoint()
@@ -360,8 +361,8 @@ func (d *diag) classify() {
 		d.rateLimited()
 	case d.isExpired():
 		d.expired()
-	case d.installRefusal() != installNone:
-		d.install(d.installRefusal())
+	case install != installNone:
+		d.install(install)
 	case d.isInvalidAuth():
 		d.invalidAuth()
 	case d.messageHas("unscoped endpoint"):
