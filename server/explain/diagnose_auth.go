@@ -161,7 +161,7 @@ func (d *diag) authCodeInvalid(status string) {
 
 func (d *diag) isExpired() bool {
 	return d.categoryIs("EXPIRED_AUTHENTICATION") || d.messageHas("token used to make this call expired") ||
-		d.messageHas("oauth-token is expired")
+		d.messageHas("oauth-token is expired") || (d.status == 0 || d.status == 401) && reTokenExpired.MatchString(d.lowerText())
 }
 
 // messageHas reports whether the message, the text of a non-JSON body, the

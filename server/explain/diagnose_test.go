@@ -115,6 +115,16 @@ func TestClientLibraryTexts(t *testing.T) {
 			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_UNKNOWN, Confidence: guess},
 		},
 		{
+			name: "a category written bare, as Java's toString does",
+			body: "HubSpotError(status=error, message=This app hasn't been granted all required scopes to make this call., category=MISSING_SCOPES, errors=[{message=One or more of the following scopes are required., context={requiredGranularScopes=[crm.objects.deals.read]}}])",
+			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, Confidence: stated, MissingScopes: []string{"crm.objects.deals.read"}},
+		},
+		{
+			name: "an access token's expiry in a connector's words",
+			body: "HubSpot sync failed: access token has expired",
+			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_TOKEN_EXPIRED, Confidence: stated},
+		},
+		{
 			name: "invalid hapikey",
 			body: `{"status":"error","message":"Invalid hapikey"}`,
 			want: answerView{RootCause: scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE, Confidence: inferred},

@@ -75,6 +75,8 @@ func (p *Parsed) sniffText() {
 	if p.Category == "" {
 		if m := reTextCategory.FindStringSubmatch(text); m != nil {
 			p.Category = m[1]
+		} else if m := reCategoryWord.FindStringSubmatch(text); m != nil {
+			p.Category = m[1]
 		}
 	}
 	if p.CorrelationID == "" {

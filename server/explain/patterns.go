@@ -81,6 +81,12 @@ var (
 	// renderings (Python reprs, Node's util.inspect "category:
 	// 'MISSING_SCOPES'").
 	reTextCategory = regexp.MustCompile(`(?:['"]category['"]|\bcategory)\s*[:=]\s*['"]([A-Z][A-Z_]{2,63})['"]`)
+	// reCategoryWord reads a HubSpot category written bare into text, as
+	// Java's toString ("category=MISSING_SCOPES") or a log line does.
+	reCategoryWord = regexp.MustCompile(`\b(MISSING_SCOPES|EXPIRED_AUTHENTICATION|INVALID_AUTHENTICATION|RATE_LIMITS|VALIDATION_ERROR|OBJECT_NOT_FOUND)\b`)
+	// reTokenExpired reads an access token's expiry said in other words
+	// than HubSpot's ("access token has expired", "token expired").
+	reTokenExpired = regexp.MustCompile(`(?i)\b(?:access[ _]token|oauth token|bearer token|token)\s+(?:has\s+|is\s+|was\s+)?expired\b`)
 	// reTextCorrelation reads 'correlationId': '<uuid>' from non-JSON
 	// renderings.
 	reTextCorrelation = regexp.MustCompile(`(?:['"]correlationId['"]|\bcorrelationId)\s*[:=]\s*['"]([0-9a-fA-F-]{8,64})['"]`)
