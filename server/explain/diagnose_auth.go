@@ -161,7 +161,7 @@ func (d *diag) authCodeInvalid(status string) {
 
 func (d *diag) isExpired() bool {
 	return d.categoryIs("EXPIRED_AUTHENTICATION") || d.messageHas("token used to make this call expired") ||
-		d.messageHas("oauth-token is expired") || (d.status == 0 || d.status == 401) && reTokenExpired.MatchString(d.lowerText())
+		d.messageHas("oauth-token is expired") || (d.status == 0 || d.status == 401) && strings.Contains(d.lowerText(), "expired") && reTokenExpired.MatchString(d.lowerText())
 }
 
 // messageHas reports whether the message, the text of a non-JSON body, the
@@ -256,7 +256,19 @@ func (d *diag) isInvalidAuth() bool {
 	if d.categoryIs("INVALID_AUTHENTICATION") || d.status == 401 || p.AuthFailure != "" {
 		return true
 	}
-	return reAPIKeyRefused.MatchString(d.lowerText()) || reCredentialsRefused.MatchString(d.lowerText())
+	return d.apiKeyRefused() || d.credentialsRefused()
+}
+
+// apiKeyRefused reports HubSpot's wording for an API key it refuses.
+func (d *diag) apiKeyRefused() bool {
+	text := d.lowerText()
+	return (strings.Contains(text, "hapikey") || strings.Contains(text, "api key")) && reAPIKeyRefused.MatchString(text)
+}
+
+// credentialsRefused reports wording for a credential refused or missing.
+func (d *diag) credentialsRefused() bool {
+	text := d.lowerText()
+	return strings.Contains(text, "credentials") && reCredentialsRefused.MatchString(text)
 }
 
 // acceptedTypes returns the catalog's accepted app types, if known.
@@ -312,7 +324,7 @@ func (d *diag) invalidAuth() {
 		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL, help, "", nil)
 		return
 	}
-	if d.categoryIs("INVALID_AUTHENTICATION") || reAPIKeyRefused.MatchString(d.lowerText()) || reCredentialsRefused.MatchString(d.lowerText()) {
+	if d.categoryIs("INVALID_AUTHENTICATION") || d.apiKeyRefused() || d.credentialsRefused() {
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
 	} else {
 		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)

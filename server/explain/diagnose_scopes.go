@@ -22,7 +22,15 @@ func (d *diag) isScopeRefusal() bool {
 	if len(d.p.RequiredScopes) > 0 && d.status < 500 {
 		return true
 	}
-	return (d.status == 403 || d.status == 0) && rePermissionText.MatchString(d.lowerText())
+	return (d.status == 403 || d.status == 0) && mayBePermissionText(d.lowerText()) && rePermissionText.MatchString(d.lowerText())
+}
+
+// mayBePermissionText reports whether lower-case text holds a word every
+// rePermissionText wording has, so the expression runs only where it can
+// match.
+func mayBePermissionText(text string) bool {
+	return strings.Contains(text, "scope") || strings.Contains(text, "permission") ||
+		strings.Contains(text, "granted") || strings.Contains(text, "public use")
 }
 
 // objectType is the object the endpoint is about, when the catalog says.

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -73,17 +74,61 @@ func (p *Parsed) finish() {
 func (p *Parsed) sniffText() {
 	text := p.scanText
 	if p.Category == "" {
-		if m := reTextCategory.FindStringSubmatch(text); m != nil {
-			p.Category = m[1]
-		} else if m := reCategoryWord.FindStringSubmatch(text); m != nil {
-			p.Category = m[1]
-		}
+		p.Category = keyedValue(text, "category", reTextCategory)
+	}
+	if p.Category == "" {
+		p.Category = firstWord(text, categoryWords)
 	}
 	if p.CorrelationID == "" {
-		if m := reTextCorrelation.FindStringSubmatch(text); m != nil {
-			p.CorrelationID = m[1]
+		p.CorrelationID = keyedValue(text, "correlationId", reTextCorrelation)
+	}
+}
+
+// keyedValue reads the value of key in a non-JSON rendering ("'category':
+// 'MISSING_SCOPES'", "category: 'MISSING_SCOPES'"): each place the key
+// occurs is matched with re, anchored just before the key, on a short
+// window, so the expression never scans the whole text.
+func keyedValue(text, key string, re *regexp.Regexp) string {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], key)
+		if i < 0 {
+			return ""
+		}
+		i += off
+		off = i + len(key)
+		if m := re.FindStringSubmatch(text[max(0, i-1):min(len(text), i+len(key)+80)]); m != nil {
+			return m[1]
 		}
 	}
+	return ""
+}
+
+// categoryWords are the HubSpot categories read when written bare into
+// text, as Java's toString ("category=MISSING_SCOPES") or a log line does.
+var categoryWords = []string{"MISSING_SCOPES", "EXPIRED_AUTHENTICATION", "INVALID_AUTHENTICATION", "RATE_LIMITS", "VALIDATION_ERROR", "OBJECT_NOT_FOUND"}
+
+// firstWord returns the first of words that occurs in text as a whole word
+// (not inside a longer name), or "".
+func firstWord(text string, words []string) string {
+	for _, w := range words {
+		for off := 0; off < len(text); {
+			i := strings.Index(text[off:], w)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(w)
+			if (i == 0 || !isWordByte(text[i-1])) && (off == len(text) || !isWordByte(text[off])) {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// isWordByte reports whether c is a letter, digit or underscore.
+func isWordByte(c byte) bool {
+	return isTokenChar(c) && c != '-'
 }
 
 // sniffOAuthWords reads a token endpoint's status or RFC 6749 error code
@@ -95,42 +140,81 @@ func (p *Parsed) sniffOAuthWords() {
 		return
 	}
 	if p.Status == "" || strings.EqualFold(p.Status, "error") {
-		if m := reOAuthStatusWord.FindStringSubmatch(text); m != nil {
-			p.Status = m[1]
+		if w := firstWord(text, oauthStatusWords); w != "" {
+			p.Status = w
 		}
 	}
 	if p.OAuthError == "" && !isOAuthStatus(p.Status) {
-		if m := reOAuthErrorWord.FindStringSubmatch(text); m != nil {
-			p.OAuthError = m[1]
+		p.OAuthError = firstWord(text, oauthErrorWords)
+	}
+}
+
+// oauthStatusWords are the token endpoint's statuses read when written into
+// text ("400 BAD_REFRESH_TOKEN"); oauthErrorWords the RFC 6749 error codes
+// ("invalid_grant").
+var (
+	oauthStatusWords = []string{"BAD_REFRESH_TOKEN", "INVALID_REFRESH_TOKEN", "BAD_AUTH_CODE", "EXPIRED_AUTH_CODE", "BAD_CLIENT_ID", "BAD_CLIENT_SECRET", "BAD_REDIRECT_URI", "BAD_GRANT_TYPE", "BAD_SCOPE"}
+	oauthErrorWords  = []string{"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"}
+)
+
+// readRequest reads the failed call's method and path from a client
+// library's text: the first HubSpot API URL, with the method written just
+// before it (Guzzle's "`GET https://…`", Spring's "on GET request for
+// \"https://…\"", Feign's "[GET] to [https://…]") or named by a logged
+// request object ("method: 'get'"); else an HTTP/1.1 request line of a
+// dumped request. Literal searches find the candidates, so the regular
+// expressions only ever run on a few hundred bytes.
+func (p *Parsed) readRequest(body string) {
+	text := clip(body, maxTextScan)
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], "://api")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + len("://api")
+		scheme := max(0, i-len("https"))
+		s := strings.LastIndex(text[scheme:i], "http")
+		if s < 0 {
+			continue
+		}
+		s += scheme
+		m := reAPIURL.FindStringSubmatchIndex(text[s:min(len(text), s+len("https://api-xxxxxxxx.hubspot.com")+1001)])
+		if m == nil || m[0] != 0 {
+			continue
+		}
+		method := ""
+		if b := reMethodBefore.FindStringSubmatch(text[max(0, s-48):s]); b != nil {
+			method = b[1]
+		} else {
+			method = methodHint(text)
+		}
+		p.setRequest(method, text[s+m[2]:s+m[3]])
+		return
+	}
+	if i := strings.Index(text, " HTTP/1."); i >= 0 && (strings.Contains(text, "hubapi.com") || strings.Contains(text, "hubspot.com")) {
+		if m := reRequestLine.FindStringSubmatch(text[max(0, i-1010):min(len(text), i+10)]); m != nil {
+			path, _, _ := strings.Cut(m[2], "?")
+			p.setRequest(m[1], path)
 		}
 	}
 }
 
-// readRequest reads the failed call's method and path from a client
-// library's text: a method written next to a HubSpot API URL, else the
-// first such URL (with a method a logged request object names, if any),
-// else an HTTP/1.1 request line of a dumped request.
-func (p *Parsed) readRequest(body string) {
-	text := clip(body, maxTextScan)
-	if !strings.Contains(text, "hubapi.com") && !strings.Contains(text, "hubspot.com") {
-		return
-	}
-	if m := reMethodURL.FindStringSubmatch(text); m != nil {
-		p.setRequest(m[1], m[2])
-		return
-	}
-	if m := reAPIURL.FindStringSubmatch(text); m != nil {
-		method := ""
-		if h := reMethodHint.FindStringSubmatch(text); h != nil {
-			method = h[1]
+// methodHint reads the method a logged request object names ("method:
+// 'get'", "\"method\":\"POST\"", "method=GET"), or "".
+func methodHint(text string) string {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], "ethod")
+		if i < 0 {
+			return ""
 		}
-		p.setRequest(method, m[1])
-		return
+		i += off
+		off = i + len("ethod")
+		if m := reMethodHint.FindStringSubmatch(text[max(0, i-1):min(len(text), i+24)]); m != nil {
+			return m[1]
+		}
 	}
-	if m := reRequestLine.FindStringSubmatch(text); m != nil {
-		path, _, _ := strings.Cut(m[2], "?")
-		p.setRequest(m[1], path)
-	}
+	return ""
 }
 
 // setRequest records the method and path read from text, redacted and

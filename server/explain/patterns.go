@@ -27,32 +27,28 @@ var (
 	// INVALID_AUTHENTICATION text "This API supports both API Key and OAuth
 	// 2.0 authentication" does not count.
 	reHapikeyWord = regexp.MustCompile(`(?i)\bhapikey\b|\bthis api key\b|\bthe api key provided\b|\binvalid api key\b|\bapi key (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b|\bmanage your api key\b`)
-	// reAPIKeyRefused finds HubSpot's wordings for an API key it refuses:
-	// "This hapikey doesn't exist.", "The API key provided is invalid."
-	reAPIKeyRefused = regexp.MustCompile(`(?i)hapikey doesn't exist|hapikey does not exist|the api key provided is invalid|\binvalid (?:api key|hapikey)\b|\b(?:api key|hapikey) (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b`)
+	// reAPIKeyRefused finds HubSpot's wordings for an API key it refuses,
+	// in lower-case text: "This hapikey doesn't exist.", "The API key
+	// provided is invalid."
+	reAPIKeyRefused = regexp.MustCompile(`hapikey doesn't exist|hapikey does not exist|the api key provided is invalid|\binvalid (?:api key|hapikey)\b|\b(?:api key|hapikey) (?:is |was )?(?:invalid|expired|revoked|deactivated|not valid)\b`)
 	// reCredentialsRefused finds wordings (HubSpot's and its connectors')
-	// for a credential that was refused or missing.
-	reCredentialsRefused = regexp.MustCompile(`(?i)authentication credentials not found|credentials are missing|cannot be authorized with (?:the )?provided credentials|\binvalid (?:authentication )?credentials\b|credentials (?:are|were) (?:invalid|not valid)`)
-	// reOAuthStatusWord finds a token endpoint's status ("400
-	// BAD_REFRESH_TOKEN") written into text.
-	reOAuthStatusWord = regexp.MustCompile(`\b(BAD_REFRESH_TOKEN|INVALID_REFRESH_TOKEN|BAD_AUTH_CODE|EXPIRED_AUTH_CODE|BAD_CLIENT_ID|BAD_CLIENT_SECRET|BAD_REDIRECT_URI|BAD_GRANT_TYPE|BAD_SCOPE)\b`)
-	// reOAuthErrorWord finds an RFC 6749 error code written into text
-	// ("invalid_grant").
-	reOAuthErrorWord = regexp.MustCompile(`\b(invalid_grant|invalid_client|unauthorized_client|unsupported_grant_type|invalid_scope)\b`)
+	// for a credential that was refused or missing, in lower-case text.
+	reCredentialsRefused = regexp.MustCompile(`authentication credentials not found|credentials are missing|cannot be authorized with (?:the )?provided credentials|\binvalid (?:authentication )?credentials\b|credentials (?:are|were) (?:invalid|not valid)`)
 	// reExpiresAtNow reads "This oauth-token is expired! expiresAt:
 	// 1643194402611, now: 1643972072320" (milliseconds since the epoch).
 	reExpiresAtNow = regexp.MustCompile(`(?i)expiresAt[":=\s]{1,4}(\d{1,16})(?:[",;\s]{1,4}now[":=\s]{1,4}(\d{1,16}))?`)
-	// reMethodURL reads a method written next to a HubSpot API URL, as
-	// client libraries word their errors: Guzzle's "`GET https://…`",
-	// Spring's "on GET request for \"https://…\"", Feign's "[GET] to
-	// [https://…]", curl's "-X POST https://…".
-	reMethodURL = regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE|get|post|put|patch|delete)\b[\]\s\x60"']{1,3}(?:(?:request for|to|on)\s{1,2}[\["\x60']?)?` + apiURL)
+	// reMethodBefore reads a method written just before a HubSpot API URL
+	// (the text up to the URL), as client libraries word their errors:
+	// Guzzle's "`GET https://…`", Spring's "on GET request for
+	// \"https://…\"", Feign's "[GET] to [https://…]", curl's "-X POST
+	// https://…".
+	reMethodBefore = regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE|get|post|put|patch|delete)\b[\]\s\x60"']{1,3}(?:(?:request for|to|on)\s{1,2}[\["\x60']?)?$`)
 	// reAPIURL finds a URL on a HubSpot API host ("for url: https://…",
 	// "effective_url=https://…", axios' "url: 'https://…'").
 	reAPIURL = regexp.MustCompile(apiURL)
 	// reMethodHint reads the method a logged request object names:
 	// "method: 'get'", "\"method\":\"POST\"", "method=GET".
-	reMethodHint = regexp.MustCompile(`(?i)\bmethod['"]?\s{0,2}[:=]\s{0,2}['"]?(GET|POST|PUT|PATCH|DELETE)\b`)
+	reMethodHint = regexp.MustCompile(`^[mM]ethod['"]?\s{0,2}[:=]\s{0,2}['"]?(GET|POST|PUT|PATCH|DELETE|get|post|put|patch|delete)\b`)
 	// reRequestLine reads an HTTP/1.1 request line in a dumped request:
 	// "GET /crm/v3/objects/contacts?limit=10 HTTP/1.1".
 	reRequestLine = regexp.MustCompile(`\b(GET|POST|PUT|PATCH|DELETE) (/[^\s"'\x60]{1,1000}) HTTP/1\.[01]\b`)
@@ -79,17 +75,15 @@ var (
 	reTransport = regexp.MustCompile(`(?i)timed? ?-?out|timeout|ETIMEDOUT|ECONNRESET|ECONNREFUSED|ECONNABORTED|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|getaddrinfo|socket hang up|connection (?:reset|refused|closed)|context deadline exceeded|i/o timeout|no such host`)
 	// reTextCategory reads 'category': 'MISSING_SCOPES' from non-JSON
 	// renderings (Python reprs, Node's util.inspect "category:
-	// 'MISSING_SCOPES'").
-	reTextCategory = regexp.MustCompile(`(?:['"]category['"]|\bcategory)\s*[:=]\s*['"]([A-Z][A-Z_]{2,63})['"]`)
-	// reCategoryWord reads a HubSpot category written bare into text, as
-	// Java's toString ("category=MISSING_SCOPES") or a log line does.
-	reCategoryWord = regexp.MustCompile(`\b(MISSING_SCOPES|EXPIRED_AUTHENTICATION|INVALID_AUTHENTICATION|RATE_LIMITS|VALIDATION_ERROR|OBJECT_NOT_FOUND)\b`)
+	// 'MISSING_SCOPES'"), on a window that starts one byte before the key.
+	reTextCategory = regexp.MustCompile(`^(?:['"]category['"]|\W?category)\s*[:=]\s*['"]([A-Z][A-Z_]{2,63})['"]`)
 	// reTokenExpired reads an access token's expiry said in other words
-	// than HubSpot's ("access token has expired", "token expired").
-	reTokenExpired = regexp.MustCompile(`(?i)\b(?:access[ _]token|oauth token|bearer token|token)\s+(?:has\s+|is\s+|was\s+)?expired\b`)
+	// than HubSpot's ("access token has expired", "token expired"), in
+	// lower-case text.
+	reTokenExpired = regexp.MustCompile(`\b(?:access[ _]token|oauth token|bearer token|token)\s+(?:has\s+|is\s+|was\s+)?expired\b`)
 	// reTextCorrelation reads 'correlationId': '<uuid>' from non-JSON
-	// renderings.
-	reTextCorrelation = regexp.MustCompile(`(?:['"]correlationId['"]|\bcorrelationId)\s*[:=]\s*['"]([0-9a-fA-F-]{8,64})['"]`)
+	// renderings, on a window that starts one byte before the key.
+	reTextCorrelation = regexp.MustCompile(`^(?:['"]correlationId['"]|\W?correlationId)\s*[:=]\s*['"]([0-9a-fA-F-]{8,64})['"]`)
 	// HTML pieces.
 	reTitle = regexp.MustCompile(`(?is)<title[^>]*>(.{0,1000}?)</title>`)
 	reH1    = regexp.MustCompile(`(?is)<h1[^>]*>(.{0,1000}?)</h1>`)
