@@ -178,6 +178,17 @@ func (o *Operation) RetiredBy(today string) bool {
 // the CRM object type named in the path.
 func (o *Operation) ObjectResolved() bool { return o.profile >= 0 }
 
+// Requirement is the operation's requirement for a credential kind when
+// it does not depend on the path: plain operations and those bound to one
+// object by their template. ok is false when a path parameter names the
+// object, so that only a concrete path has a requirement (see Match).
+func (o *Operation) Requirement(app scopeguardv1.AppType) (r Requirement, ok bool) {
+	if o.plain == nil {
+		return Requirement{}, false
+	}
+	return Match{Operation: o, reqs: o.plain}.Requirement(app), true
+}
+
 const (
 	kindRead = iota
 	kindWrite
