@@ -24,7 +24,8 @@ type familyCall struct {
 	Path   string `json:"path"`
 	// Scopes is a documented scope set that allows the call.
 	Scopes []string `json:"scopes"`
-	// App is "private" for a private-app token; empty means OAuth.
+	// App is "private" for a private-app token, "developer" for a
+	// developer API key; empty means OAuth.
 	App string `json:"app"`
 	// Retired is the date HubSpot switched the endpoint off, when it did.
 	Retired string `json:"retired"`
@@ -91,9 +92,14 @@ func checkFamilyCall(t *testing.T, c *Catalog, call familyCall) {
 				label, op.Method, op.Template, op.SunsetDate, op.Retires, call.Retired, before)
 		}
 	}
-	app := scopeguardv1.AppType_APP_TYPE_PUBLIC
-	if call.App == "private" {
-		app = scopeguardv1.AppType_APP_TYPE_PRIVATE
+	app, ok := map[string]scopeguardv1.AppType{
+		"":          scopeguardv1.AppType_APP_TYPE_PUBLIC,
+		"private":   scopeguardv1.AppType_APP_TYPE_PRIVATE,
+		"developer": scopeguardv1.AppType_APP_TYPE_DEVELOPER,
+	}[call.App]
+	if !ok {
+		t.Errorf("%s: app %q: want private, developer or nothing", label, call.App)
+		return
 	}
 	r := m.Requirement(app)
 	if len(call.Scopes) == 0 {
