@@ -607,6 +607,10 @@ func (g *generator) overlayRequirement(op *overlayOperation) (oauth, private cat
 	if op.NoScopes {
 		return noScopes, noScopes, true, false
 	}
+	if op.Unknown {
+		unknown := catalogfile.Requirement{Accepted: true, Unknown: true}
+		return unknown, unknown, false, false
+	}
 	oa := g.normalize(op.OAuth)
 	return requirement(oa), requirement(g.normalize(append(slices.Clone(op.Private), mapV2(oa)...))), false, false
 }
