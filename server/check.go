@@ -34,6 +34,7 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	}
 	resp.GrantedScopes = clipNames(grants.Scopes(), len(grants.Scopes()))
 	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
+	resp.RetiredScopes = retiredScopes(grants.Retired())
 
 	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
 	if len(bad) > 0 {
@@ -159,4 +160,13 @@ func clipNames(names []string, limit int) []string {
 		}
 	}
 	return clipped
+}
+
+// retiredScopes describes granted scopes HubSpot has retired.
+func retiredScopes(held []catalog.Scope) []*scopeguardv1.RetiredScope {
+	out := make([]*scopeguardv1.RetiredScope, len(held))
+	for i, s := range held {
+		out[i] = &scopeguardv1.RetiredScope{Name: s.Name, RetiredDate: s.Retired.Date, Replacements: s.Retired.ReplacedBy, SourceUrl: s.Retired.SourceURL}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -174,7 +175,7 @@ func plannableRequirements(t *testing.T, cat *catalog.Catalog, endpoints []*scop
 			continue
 		}
 		r := m.Requirement(app)
-		if !r.Accepted() || r.Unknown() || r.NoScopesRequired() {
+		if m.Operation.RetiredBy(checkDay.Format(time.DateOnly)) || !r.Accepted() || r.Unknown() || r.NoScopesRequired() {
 			continue
 		}
 		alts := r.Alternatives()

@@ -29,7 +29,7 @@ func TestLegacyFamilies(t *testing.T) {
 		{"engagements v1", "POST", "/engagements/v1/engagements", "crm.objects.contacts.write", "crm.objects.contacts.read", "/engagements/v1/engagements", "2027-09", true},
 		{"owners v2", "GET", "/owners/v2/owners", "crm.objects.owners.read", "crm.objects.contacts.read", "/owners/v2/owners", "2025-03-24", true},
 		{"properties v1", "GET", "/properties/v1/contacts/properties", "crm.schemas.contacts.read", "crm.schemas.deals.read", "/properties/v1/contacts/properties", "2027-09", true},
-		{"properties v2", "GET", "/properties/v2/companies/properties", "crm.schemas.companies.read", "crm.schemas.contacts.read", "/properties/v2/companies/properties", "2027-09", true},
+		{"properties v2", "GET", "/properties/v2/companies/properties", "crm.schemas.companies.read", "crm.schemas.contacts.read", "/properties/v2/{objectType}/properties", "2027-09", true},
 		{"forms v2", "GET", "/forms/v2/forms", "forms", "content", "/forms/v2/forms", "2027-09", true},
 		{"workflows v3", "GET", "/automation/v3/workflows", "automation", "forms", "/automation/v3/workflows", "2027-09", true},
 		{"crm objects v1 products", "GET", "/crm-objects/v1/objects/products/paged", "crm.objects.products.read", "crm.objects.line_items.read", "/crm-objects/v1/objects/{objectType}/paged", "2027-09", true},

@@ -131,6 +131,10 @@ type CheckScopesResponse struct {
 	// unknown_scopes are granted names that are not HubSpot scopes scopeguard
 	// knows (typos, junk); they were still considered.
 	UnknownScopes []string `protobuf:"bytes,6,rep,name=unknown_scopes,json=unknownScopes,proto3" json:"unknown_scopes,omitempty"`
+	// retired_scopes are granted scopes HubSpot has retired (the coarse
+	// "contacts" scope): they satisfy no endpoint any more, and each names its
+	// granular replacements. Sorted by name.
+	RetiredScopes []*RetiredScope `protobuf:"bytes,7,rep,name=retired_scopes,json=retiredScopes,proto3" json:"retired_scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +207,13 @@ func (x *CheckScopesResponse) GetGrantedScopes() []string {
 func (x *CheckScopesResponse) GetUnknownScopes() []string {
 	if x != nil {
 		return x.UnknownScopes
+	}
+	return nil
+}
+
+func (x *CheckScopesResponse) GetRetiredScopes() []*RetiredScope {
+	if x != nil {
+		return x.RetiredScopes
 	}
 	return nil
 }
@@ -994,14 +1005,15 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\bapp_type\x18\x04 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
 	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:#\xbaH \"\x1e\n" +
 	"\x0egranted_scopes\n" +
-	"\faccess_token\"\x93\x02\n" +
+	"\faccess_token\"\xd7\x02\n" +
 	"\x13CheckScopesResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12=\n" +
 	"\tdecisions\x18\x02 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12%\n" +
 	"\x0emissing_scopes\x18\x03 \x03(\tR\rmissingScopes\x12.\n" +
 	"\x05token\x18\x04 \x01(\v2\x18.scopeguard.v1.TokenInfoR\x05token\x12%\n" +
 	"\x0egranted_scopes\x18\x05 \x03(\tR\rgrantedScopes\x12%\n" +
-	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xca\x06\n" +
+	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\x12B\n" +
+	"\x0eretired_scopes\x18\a \x03(\v2\x1b.scopeguard.v1.RetiredScopeR\rretiredScopes\"\xca\x06\n" +
 	"\x13ExplainErrorRequest\x12\x9c\x01\n" +
 	"\vhttp_status\x18\x01 \x01(\x05B{\xbaHx\xba\x01u\n" +
 	"\x11http_status.range\x125must be 0 (unknown) or an HTTP status from 100 to 599\x1a)this == 0 || (this >= 100 && this <= 599)R\n" +
@@ -1119,56 +1131,58 @@ var file_scopeguard_v1_service_proto_goTypes = []any{
 	(AppType)(0),                  // 10: scopeguard.v1.AppType
 	(*EndpointDecision)(nil),      // 11: scopeguard.v1.EndpointDecision
 	(*TokenInfo)(nil),             // 12: scopeguard.v1.TokenInfo
-	(RootCause)(0),                // 13: scopeguard.v1.RootCause
-	(Requirement)(0),              // 14: scopeguard.v1.Requirement
-	(*Remediation)(nil),           // 15: scopeguard.v1.Remediation
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*Operation)(nil),             // 17: scopeguard.v1.Operation
-	(*ScopeSet)(nil),              // 18: scopeguard.v1.ScopeSet
-	(*RateLimit)(nil),             // 19: scopeguard.v1.RateLimit
-	(*ErrorDetail)(nil),           // 20: scopeguard.v1.ErrorDetail
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(Confidence)(0),               // 22: scopeguard.v1.Confidence
+	(*RetiredScope)(nil),          // 13: scopeguard.v1.RetiredScope
+	(RootCause)(0),                // 14: scopeguard.v1.RootCause
+	(Requirement)(0),              // 15: scopeguard.v1.Requirement
+	(*Remediation)(nil),           // 16: scopeguard.v1.Remediation
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*Operation)(nil),             // 18: scopeguard.v1.Operation
+	(*ScopeSet)(nil),              // 19: scopeguard.v1.ScopeSet
+	(*RateLimit)(nil),             // 20: scopeguard.v1.RateLimit
+	(*ErrorDetail)(nil),           // 21: scopeguard.v1.ErrorDetail
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(Confidence)(0),               // 23: scopeguard.v1.Confidence
 }
 var file_scopeguard_v1_service_proto_depIdxs = []int32{
 	9,  // 0: scopeguard.v1.CheckScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
 	10, // 1: scopeguard.v1.CheckScopesRequest.app_type:type_name -> scopeguard.v1.AppType
 	11, // 2: scopeguard.v1.CheckScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
 	12, // 3: scopeguard.v1.CheckScopesResponse.token:type_name -> scopeguard.v1.TokenInfo
-	8,  // 4: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
-	9,  // 5: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
-	10, // 6: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
-	13, // 7: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
-	14, // 8: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
-	15, // 9: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
-	16, // 10: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
-	17, // 11: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
-	18, // 12: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
-	12, // 13: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
-	19, // 14: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
-	20, // 15: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
-	21, // 16: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
-	22, // 17: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
-	9,  // 18: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
-	21, // 19: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 20: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
-	10, // 21: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
-	9,  // 22: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
-	11, // 23: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
-	11, // 24: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
-	0,  // 25: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
-	2,  // 26: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
-	4,  // 27: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
-	6,  // 28: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
-	1,  // 29: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
-	3,  // 30: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
-	5,  // 31: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
-	7,  // 32: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
-	29, // [29:33] is the sub-list for method output_type
-	25, // [25:29] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	13, // 4: scopeguard.v1.CheckScopesResponse.retired_scopes:type_name -> scopeguard.v1.RetiredScope
+	8,  // 5: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
+	9,  // 6: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
+	10, // 7: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
+	14, // 8: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
+	15, // 9: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
+	16, // 10: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
+	17, // 11: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
+	18, // 12: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
+	19, // 13: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
+	12, // 14: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
+	20, // 15: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
+	21, // 16: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
+	22, // 17: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
+	23, // 18: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
+	9,  // 19: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
+	22, // 20: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 21: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
+	10, // 22: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
+	9,  // 23: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
+	11, // 24: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
+	11, // 25: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
+	0,  // 26: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
+	2,  // 27: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
+	4,  // 28: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
+	6,  // 29: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
+	1,  // 30: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
+	3,  // 31: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
+	5,  // 32: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
+	7,  // 33: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_scopeguard_v1_service_proto_init() }

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { AppType, Endpoint, EndpointDecision, Operation, ScopeSet, TokenInfo } from "./types_pb.js";
+import type { AppType, Endpoint, EndpointDecision, Operation, RetiredScope, ScopeSet, TokenInfo } from "./types_pb.js";
 import type { Confidence, ErrorDetail, RateLimit, Remediation, Requirement, RootCause } from "./explain_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -118,6 +118,15 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
    * @generated from field: repeated string unknown_scopes = 6;
    */
   unknownScopes: string[];
+
+  /**
+   * retired_scopes are granted scopes HubSpot has retired (the coarse
+   * "contacts" scope): they satisfy no endpoint any more, and each names its
+   * granular replacements. Sorted by name.
+   *
+   * @generated from field: repeated scopeguard.v1.RetiredScope retired_scopes = 7;
+   */
+  retiredScopes: RetiredScope[];
 };
 
 /**
