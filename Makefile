@@ -30,15 +30,17 @@ build: ## Build bin/scopeguard.
 check: lint checkgenerate checkcatalog test fuzz e2e node-test ## Everything CI runs: lint, generated-code and catalog checks, race tests, a short fuzz run, end-to-end (shell and Node).
 
 .PHONY: generate
-generate: ## Regenerate gen/ from proto/.
+generate: ## Regenerate gen/ and the OpenAPI document (server/openapi/openapi.yaml) from proto/.
 	$(BUF) format -w
 	$(BUF) generate
+	$(BUF) generate --template server/openapi/buf.gen.yaml
 
 .PHONY: third-party-protos
-third-party-protos: ## Re-export buf/validate/validate.proto and google/rpc/error_details.proto from their pinned Go modules.
-	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc
+third-party-protos: ## Re-export buf/validate, google/rpc/error_details and google/api's HTTP annotations from their pinned Go modules.
+	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc third_party/googleapis/google/api
 	cd tools && go run ./cmd/export-proto buf/validate/validate.proto > ../third_party/protovalidate/buf/validate/validate.proto
-	cd tools && go run ./cmd/export-proto google/rpc/error_details.proto > ../third_party/googleapis/google/rpc/error_details.proto
+	for f in google/rpc/error_details.proto google/api/annotations.proto google/api/http.proto; do \
+		(cd tools && go run ./cmd/export-proto $$f) > third_party/googleapis/$$f; done
 	$(BUF) format -w third_party
 
 .PHONY: generate-node
