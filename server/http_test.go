@@ -627,3 +627,24 @@ func TestHTTPShutdownLetsOpenRequestsFinish(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestHTTPRunFailsWhenItsPortIsTaken: Run refuses to start without its HTTP
+// port and leaves nothing running (TestMain checks for leaked goroutines).
+func TestHTTPRunFailsWhenItsPortIsTaken(t *testing.T) {
+	t.Parallel()
+	taken, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = taken.Close() }()
+	cfg := server.DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.MetricsListen = "127.0.0.1:0"
+	cfg.HTTPListen = taken.Addr().String()
+	log := slog.New(slog.NewJSONHandler(&logbuf.Buffer{}, nil))
+	metrics := server.NewMetrics()
+	err = server.Run(t.Context(), cfg, log, scopeguardv1.UnimplementedScopeGuardServiceServer{}, metrics, nil)
+	if err == nil || !strings.Contains(err.Error(), "listen on "+cfg.HTTPListen) {
+		t.Errorf("Run = %v, want the HTTP port's listen error", err)
+	}
+}

@@ -133,10 +133,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
-// Run listens on cfg.Listen (and cfg.MetricsListen, cfg.HTTPListen, when set) and serves
-// until ctx is done, then shuts down gracefully. ready, when not nil, is
-// called with the bound gRPC address once the listener is open (useful with
-// port 0).
+// Run listens on cfg.Listen (and cfg.MetricsListen and cfg.HTTPListen, when
+// set) and serves until ctx is done, then shuts down gracefully. ready, when
+// not nil, is called with the bound gRPC address once the listener is open
+// (useful with port 0).
 func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics, ready func(net.Addr)) error {
 	srv, err := New(cfg, log, svc, metrics)
 	if err != nil {
@@ -171,6 +171,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 		hlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.HTTPListen)
 		if err != nil {
 			_ = lis.Close()
+			if metricsServer != nil {
+				_ = metricsServer.Close()
+			}
+			srv.grpc.Stop()
 			return fmt.Errorf("listen on %s: %w", cfg.HTTPListen, err)
 		}
 		log.Info("serving http", slog.String("addr", hlis.Addr().String()))
