@@ -92,9 +92,9 @@ func jsonCodec(res vanguard.TypeResolver) vanguard.Codec {
 
 // requestJSONCodec turns a body that is not proto JSON into the error the
 // validation interceptor gives a bad request (InvalidArgument, ErrorInfo
-// INVALID_REQUEST, a BadRequest violation) instead of vanguard's 502
-// Unknown. Such a body never reaches the gRPC server, as a malformed binary
-// message never reaches the interceptors on the gRPC port.
+// INVALID_REQUEST, a BadRequest violation) instead of vanguard's Unknown.
+// Such a body never reaches the gRPC server, as a malformed binary message
+// never reaches the interceptors on the gRPC port.
 type requestJSONCodec struct{ *vanguard.JSONCodec }
 
 // jsonErrorPosition is the "(line 1:15)" in protojson's errors. The rest of
