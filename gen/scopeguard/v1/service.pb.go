@@ -8,6 +8,7 @@ package scopeguardv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -997,7 +998,7 @@ var File_scopeguard_v1_service_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
+	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
 	"\x12CheckScopesRequest\x12B\n" +
 	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x120\n" +
 	"\x0egranted_scopes\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
@@ -1095,13 +1096,13 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\rauthorize_url\x18\x03 \x01(\tR\fauthorizeUrl\x12=\n" +
 	"\tdecisions\x18\x04 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12N\n" +
 	"\x12optional_decisions\x18\x05 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\x11optionalDecisions\x12\x14\n" +
-	"\x05exact\x18\x06 \x01(\bR\x05exact2\xfd\x02\n" +
-	"\x11ScopeGuardService\x12Y\n" +
-	"\vCheckScopes\x12!.scopeguard.v1.CheckScopesRequest\x1a\".scopeguard.v1.CheckScopesResponse\"\x03\x90\x02\x01\x12\\\n" +
-	"\fExplainError\x12\".scopeguard.v1.ExplainErrorRequest\x1a#.scopeguard.v1.ExplainErrorResponse\"\x03\x90\x02\x01\x12W\n" +
-	"\fRefreshToken\x12\".scopeguard.v1.RefreshTokenRequest\x1a#.scopeguard.v1.RefreshTokenResponse\x12V\n" +
+	"\x05exact\x18\x06 \x01(\bR\x05exact2\xee\x03\n" +
+	"\x11ScopeGuardService\x12t\n" +
+	"\vCheckScopes\x12!.scopeguard.v1.CheckScopesRequest\x1a\".scopeguard.v1.CheckScopesResponse\"\x1e\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/scopes:check\x90\x02\x01\x12y\n" +
+	"\fExplainError\x12\".scopeguard.v1.ExplainErrorRequest\x1a#.scopeguard.v1.ExplainErrorResponse\" \x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/errors:explain\x90\x02\x01\x12v\n" +
+	"\fRefreshToken\x12\".scopeguard.v1.RefreshTokenRequest\x1a#.scopeguard.v1.RefreshTokenResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/tokens:refresh\x12p\n" +
 	"\n" +
-	"PlanScopes\x12 .scopeguard.v1.PlanScopesRequest\x1a!.scopeguard.v1.PlanScopesResponse\"\x03\x90\x02\x01B\xb5\x01\n" +
+	"PlanScopes\x12 .scopeguard.v1.PlanScopesRequest\x1a!.scopeguard.v1.PlanScopesResponse\"\x1d\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/scopes:plan\x90\x02\x01B\xb5\x01\n" +
 	"\x11com.scopeguard.v1B\fServiceProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
 var (
