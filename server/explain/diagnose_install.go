@@ -135,9 +135,20 @@ func (d *diag) install(kind installKind) {
 		d.add(scopeguardv1.Action_ACTION_CHECK_USER_PERMISSIONS,
 			"Have a Super Admin install the app, or give the installing user App Marketplace Access and the permissions for the tools the app's scopes cover.", "", req.scopes)
 	}
-	if quoted && clientID != "" && kind != installTier {
-		d.add(scopeguardv1.Action_ACTION_REAUTHORIZE_APP, "Then send the user through the install URL again.",
-			hubspot.AuthorizeURL(clientID, redirectURI, d.requestable(req.scopes), d.requestable(req.optional)), nil)
+	// An install URL quoted in the text is corrected where scopeguard
+	// knows better: legacy scopes apps can no longer request, scope names
+	// HubSpot does not know.
+	if quoted && clientID != "" && kind != installTier && kind != installRole {
+		fix := func(names []string) []string {
+			return slices.DeleteFunc(d.requestable(slices.Clone(names)), func(s string) bool {
+				_, known := d.fact(s)
+				return d.in.ScopeFacts != nil && !known
+			})
+		}
+		if scopes, optional := fix(req.scopes), fix(req.optional); len(scopes) != len(req.scopes) || len(optional) != len(req.optional) {
+			d.add(scopeguardv1.Action_ACTION_REAUTHORIZE_APP, "Then send the user through the corrected install URL.",
+				hubspot.AuthorizeURL(clientID, redirectURI, scopes, optional), nil)
+		}
 	}
 }
 

@@ -250,3 +250,65 @@ func TestBare403(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallRefusalURLs: an install URL quoted with an install-screen
+// refusal comes back corrected: tier-bound scopes moved to optional_scope,
+// legacy scopes apps can no longer request dropped.
+func TestInstallRefusalURLs(t *testing.T) {
+	t.Parallel()
+	facts := map[string]ScopeFact{
+		"oauth":                     {Kind: "granular"},
+		"crm.objects.contacts.read": {Kind: "granular"},
+		"contacts":                  {Kind: "coarse", TierNote: "legacy; not requestable by new public apps"},
+		"automation":                {Kind: "coarse", TierNote: "Marketing Hub Professional or Enterprise"},
+	}
+	lookup := func(name string) (ScopeFact, bool) { f, ok := facts[name]; return f, ok }
+	const url = "https://app.hubspot.com/oauth/authorize?client_id=abc&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&scope=oauth%20contacts%20automation%20crm.objects.contacts.read"
+	tests := []struct {
+		name    string
+		body    string
+		actions []scopeguardv1.Action
+		wantURL string
+	}{
+		{
+			name:    "tier: the gated scope moves to optional_scope",
+			body:    "Couldn't complete the connection. This account doesn't have access to some HubSpot features that are required by this app. " + url,
+			actions: []scopeguardv1.Action{scopeguardv1.Action_ACTION_REAUTHORIZE_APP, scopeguardv1.Action_ACTION_CHECK_ACCOUNT_TIER},
+			wantURL: "https://app.hubspot.com/oauth/authorize?client_id=abc&optional_scope=automation&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&scope=oauth%20crm.objects.contacts.read",
+		},
+		{
+			name:    "insufficient scopes: the legacy scope is dropped",
+			body:    "Insufficient scopes were provided. Please contact the app developer. " + url,
+			actions: []scopeguardv1.Action{scopeguardv1.Action_ACTION_FIX_REQUEST, scopeguardv1.Action_ACTION_REAUTHORIZE_APP},
+			wantURL: "https://app.hubspot.com/oauth/authorize?client_id=abc&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&scope=oauth%20automation%20crm.objects.contacts.read",
+		},
+		{
+			name:    "role: no URL to correct",
+			body:    "You do not have the correct role to grant these permissions. " + url,
+			actions: []scopeguardv1.Action{scopeguardv1.Action_ACTION_CHECK_USER_PERMISSIONS},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Explain(Input{Body: tt.body, ScopeFacts: lookup})
+			var actions []scopeguardv1.Action
+			gotURL := ""
+			for _, rem := range r.GetRemediations() {
+				actions = append(actions, rem.GetAction())
+				if rem.GetUrl() != "" {
+					gotURL = rem.GetUrl()
+				}
+			}
+			if diff := cmp.Diff(tt.actions, actions); diff != "" {
+				t.Errorf("actions (-want +got):\n%s\nsummary: %s", diff, r.GetSummary())
+			}
+			if gotURL != tt.wantURL {
+				t.Errorf("install URL\n got %s\nwant %s", gotURL, tt.wantURL)
+			}
+			if r.GetConfidence() != stated {
+				t.Errorf("confidence %v, want stated", r.GetConfidence())
+			}
+		})
+	}
+}
