@@ -159,10 +159,10 @@ func TestCheckScopesVerdicts(t *testing.T) {
 		{
 			name:     "a retired endpoint is never allowed, whatever the scopes",
 			endpoint: endpoint("POST", "/contacts/v1/lists/7/add"),
-			granted:  []string{"crm.lists.read", "crm.lists.write"},
+			granted:  []string{"crm.lists.write"},
 			want: &scopeguardv1.EndpointDecision{
 				Verdict:      scopeguardv1.Verdict_VERDICT_RETIRED,
-				Alternatives: sets([]string{"crm.lists.read", "crm.lists.write"}),
+				Alternatives: sets([]string{"crm.lists.write"}),
 			},
 			template: "/contacts/v1/lists/{listId}/add",
 			explains: "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes",

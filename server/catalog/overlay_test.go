@@ -22,7 +22,7 @@ func TestLegacyFamilies(t *testing.T) {
 	}{
 		{"contacts v1", "GET", "/contacts/v1/lists/all/contacts/all?count=100", "crm.objects.contacts.read", "crm.objects.deals.read", "/contacts/v1/lists/all/contacts/all", "2027-09", true},
 		{"contacts v1 write", "POST", "/contacts/v1/contact/createOrUpdate/email/a@b.c", "crm.objects.contacts.write", "crm.objects.contacts.read", "/contacts/v1/contact/createOrUpdate/email/{email}", "2027-09", true},
-		{"contact lists v1", "POST", "/contacts/v1/lists/12/add", "crm.lists.read crm.lists.write", "crm.lists.read", "/contacts/v1/lists/{listId}/add", "2026-04-30", true},
+		{"contact lists v1", "POST", "/contacts/v1/lists/12/add", "crm.lists.write", "crm.lists.read", "/contacts/v1/lists/{listId}/add", "2026-04-30", true},
 		{"companies v2", "PUT", "/companies/v2/companies/55", "crm.objects.companies.write", "crm.objects.contacts.write", "/companies/v2/companies/{companyId}", "2027-09", true},
 		{"companies v2 search by domain reads", "POST", "/companies/v2/domains/hubspot.com/companies", "crm.objects.companies.read", "crm.objects.companies.write", "/companies/v2/domains/{domain}/companies", "2027-09", true},
 		{"deals v1", "GET", "/deals/v1/deal/paged", "crm.objects.deals.read", "crm.objects.contacts.read", "/deals/v1/deal/paged", "2027-09", true},
