@@ -10,6 +10,11 @@ HEALTH    := $(BIN)/grpc-health-probe
 GHZ       := $(BIN)/ghz
 LINTER    := $(BIN)/golangci-lint
 NODE_DIR  := clients/node
+PYTHON_DIR := clients/python
+RUBY_DIR  := clients/ruby
+# Debian's interpreter: python3-grpcio and python3-protobuf install into it,
+# whatever python3 comes first on PATH.
+PYTHON    ?= /usr/bin/python3
 # npm ci writes this file last; it stands for an up-to-date node_modules.
 NODE_MODULES := $(NODE_DIR)/node_modules/.package-lock.json
 GO_FILES   = $(shell git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/')
@@ -27,29 +32,41 @@ build: ## Build bin/scopeguard (put bin/ on PATH to run it as scopeguard).
 	go build -o $(BIN)/scopeguard ./cmd/scopeguard
 
 .PHONY: check
-check: lint checkgenerate checkcatalog breaking test fuzz e2e node-test ## Everything CI runs: lint, generated-code, catalog and breaking-change checks, race tests, a short fuzz run, end-to-end (shell and Node).
+check: lint checkgenerate checkcatalog breaking test fuzz e2e node-test python-test ruby-test ## Everything CI runs: lint, generated-code, catalog and breaking-change checks, race tests, a short fuzz run, end-to-end (shell, PHP, Node, Python, Ruby).
 
 .PHONY: generate
-generate: ## Regenerate gen/ from proto/.
+generate: ## Regenerate gen/ and the OpenAPI document (server/openapi/openapi.yaml) from proto/.
 	$(BUF) format -w
 	$(BUF) generate
+	$(BUF) generate --template server/openapi/buf.gen.yaml
 
 .PHONY: third-party-protos
-third-party-protos: ## Re-export buf/validate/validate.proto and google/rpc/error_details.proto from their pinned Go modules.
-	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc
+third-party-protos: ## Re-export buf/validate, google/rpc's status and error details and google/api's HTTP annotations from their pinned Go modules.
+	mkdir -p third_party/protovalidate/buf/validate third_party/googleapis/google/rpc third_party/googleapis/google/api
 	cd tools && go run ./cmd/export-proto buf/validate/validate.proto > ../third_party/protovalidate/buf/validate/validate.proto
-	cd tools && go run ./cmd/export-proto google/rpc/error_details.proto > ../third_party/googleapis/google/rpc/error_details.proto
+	for f in google/rpc/error_details.proto google/rpc/status.proto google/api/annotations.proto google/api/http.proto; do \
+		(cd tools && go run ./cmd/export-proto $$f) > third_party/googleapis/$$f; done
 	$(BUF) format -w third_party
 
 .PHONY: generate-node
 generate-node: node-install ## Regenerate the Node client's code in clients/node/gen/ (protoc-gen-es from npm).
 	$(BUF) generate --template $(NODE_DIR)/buf.gen.yaml
 
+.PHONY: generate-python
+generate-python: ## Regenerate the Python client's code in clients/python/gen/ (Debian protoc and grpc_python_plugin).
+	$(BUF) generate --template $(PYTHON_DIR)/buf.gen.yaml
+
+.PHONY: generate-ruby
+generate-ruby: ## Regenerate the Ruby client's code in clients/ruby/gen/ (Debian protoc and grpc_ruby_plugin).
+	$(BUF) generate --template $(RUBY_DIR)/buf.gen.yaml
+
+GENERATED := gen proto third_party server/openapi $(NODE_DIR)/gen $(PYTHON_DIR)/gen $(RUBY_DIR)/gen
+
 .PHONY: checkgenerate
-checkgenerate: generate generate-node ## Fail if regenerating (Go or Node) changes anything.
-	@if [ -n "$$(git status --porcelain -- gen proto third_party $(NODE_DIR)/gen)" ]; then \
-		echo "generated code is stale; run make generate generate-node and commit:"; \
-		git status --porcelain -- gen proto third_party $(NODE_DIR)/gen; exit 1; fi
+checkgenerate: generate generate-node generate-python generate-ruby ## Fail if regenerating (Go, OpenAPI, Node, Python or Ruby) changes anything.
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+		echo "generated code is stale; run make generate generate-node generate-python generate-ruby and commit:"; \
+		git status --porcelain -- $(GENERATED); exit 1; fi
 
 .PHONY: catalog
 catalog: ## Regenerate server/catalog/catalog.txt from ../shared/hubspot and the overlay.
@@ -121,6 +138,14 @@ $(NODE_MODULES): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 node-test: build fakehubspot node-install ## Node client suite: bin/scopeguard and bin/fakehubspot called through clients/node.
 	cd $(NODE_DIR) && npm test
 
+.PHONY: python-test
+python-test: build fakehubspot ## Python client suite (unittest): bin/scopeguard and bin/fakehubspot called through clients/python.
+	cd $(PYTHON_DIR) && PYTHONPATH=.:gen PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -W error::ResourceWarning -m unittest discover -s tests -t . -v
+
+.PHONY: ruby-test
+ruby-test: build fakehubspot ## Ruby client suite (minitest): bin/scopeguard and bin/fakehubspot called through clients/ruby.
+	cd $(RUBY_DIR) && ruby -I lib -I gen test/scopeguard_client_test.rb
+
 # Each tool depends on this Makefile, where its version is pinned: a bump
 # reinstalls it (any other edit only relinks it from the build cache).
 $(GRPCURL): Makefile
@@ -150,6 +175,7 @@ buf-tools:
 	$(BUF) --version
 	go tool -modfile=tools/go.mod protoc-gen-go --version
 	go tool -modfile=tools/go.mod protoc-gen-go-grpc --version
+	go tool -modfile=tools/go.mod protoc-gen-openapi </dev/null >/dev/null # it has no --version: an empty request
 
 .PHONY: clean
 clean: ## Remove build output.

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs the README's console examples that need a server, as written, and
-# fails when an output differs from the README's: the grpcurl,
+# fails when an output differs from the README's: the grpcurl, php,
 # grpc-health-probe and curl commands, and the walk-through that starts
 # fakehubspot and scopeguard in the background. The servers listen on free
 # ports: each address the README names is replaced by the one this run got.
 # The offline CLI examples ($ scopeguard check|plan|explain|version|--help)
 # are cmd/scopeguard/readme_test.go's.
 #
-# Needs bin/scopeguard, bin/fakehubspot, grpcurl, grpc-health-probe and curl
-# on PATH (make e2e provides them). Values that differ on every run (request
-# ids, token fingerprints and expiry times) are masked on both sides.
+# Needs bin/scopeguard, bin/fakehubspot, grpcurl, grpc-health-probe, curl, jq
+# and php on PATH (make e2e provides the first four). What differs on every
+# run (request ids, token fingerprints, ...: see mask) is masked on both
+# sides.
 #
 #   scripts/readme.sh            check the README
 #   scripts/readme.sh --update   write this run's outputs into README.md
@@ -43,8 +44,12 @@ substitute() {
   printf '%s' "$s"
 }
 
+# mask hides what differs on every run: request ids, token fingerprints and
+# expiry times, HTTP's CRLF line ends and a body's length, and the spaces
+# protojson adds at random to compact JSON (so that nobody compares bytes).
 mask() {
-  sed -E -e 's/("request_id": )"[^"]*"/\1"…"/' -e 's/("fingerprint": )"[^"]*"/\1"…"/' -e 's/("expiresAt": )"[^"]*"/\1"…"/'
+  sed -E -e 's/\r$//' -e 's/("(request_id|fingerprint|expiresAt)": ?)"[^"]*"/\1"…"/g' \
+    -e 's/^(X-Request-Id|Content-Length): .*/\1: …/' -e 's/([]}"0-9el]), ?(["{[])/\1,\2/g' -e 's/":[[:space:]]+/":/g'
 }
 
 # serve ARGS...: (re)starts scopeguard with ARGS, in place of the one before
@@ -54,14 +59,13 @@ serve() {
     kill -TERM "$scopeguard_pid"
     wait "$scopeguard_pid" || true
   fi
-  local args=() arg metrics=""
+  local args=() arg flag="" metrics="" http=""
   for arg in "$@"; do
-    if [[ "$metrics" == next ]]; then
-      metrics=$arg
-      arg=127.0.0.1:0
-    elif [[ "$arg" == --metrics-listen ]]; then
-      metrics=next
-    fi
+    case "$flag" in
+    --metrics-listen) metrics=$arg arg=127.0.0.1:0 ;;
+    --http-listen) http=$arg arg=127.0.0.1:0 ;;
+    esac
+    flag=$arg
     args+=("$arg")
   done
   local log=$work/scopeguard-${#pids[@]}.log
@@ -69,6 +73,7 @@ serve() {
   pids+=("$scopeguard_pid")
   replace[127.0.0.1:50051]=$addr
   if [[ -n "$metrics" ]]; then replace[$metrics]=$metrics_addr; fi
+  if [[ -n "$http" ]]; then replace[$http]=$http_addr; fi
 }
 
 # fake LISTEN: starts bin/fakehubspot on a free port in place of LISTEN.
@@ -102,7 +107,7 @@ example() {
     # A variable for the commands after it (token=$(...)).
     eval "$(substitute "$cmd")"
     ;;
-  grpcurl* | grpc-health-probe* | curl*)
+  grpcurl* | grpc-health-probe* | curl* | php*)
     got=$(eval "$(substitute "$cmd")" 2>&1 || true)
     if [[ "$(mask <<<"$got")" == "$(mask <<<"$want")" ]]; then
       echo "readme: ok: ${cmd:0:100}"

@@ -159,10 +159,10 @@ func TestCheckScopesVerdicts(t *testing.T) {
 		{
 			name:     "a retired endpoint is never allowed, whatever the scopes",
 			endpoint: endpoint("POST", "/contacts/v1/lists/7/add"),
-			granted:  []string{"crm.lists.read", "crm.lists.write"},
+			granted:  []string{"crm.lists.write"},
 			want: &scopeguardv1.EndpointDecision{
 				Verdict:      scopeguardv1.Verdict_VERDICT_RETIRED,
-				Alternatives: sets([]string{"crm.lists.read", "crm.lists.write"}),
+				Alternatives: sets([]string{"crm.lists.write"}),
 			},
 			template: "/contacts/v1/lists/{listId}/add",
 			explains: "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes",
@@ -644,7 +644,10 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 	const (
 		legacyAPIs   = "https://developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"
 		contactLists = "https://developers.hubspot.com/changelog/extension-contact-lists-api-v1-sunset-moved-to-april-30-2026"
-		ended        = "HubSpot's support for it ended"
+		pipelinesV1  = "https://developers.hubspot.com/changelog/pipelines-api-v1-sunset"
+		// pipelinesV1Replacement is what HubSpot names for reading pipelines.
+		pipelinesV1Replacement = "GET /crm/pipelines/2026-09/{objectType}"
+		ended                  = "HubSpot's support for it ended"
 	)
 	tests := []struct {
 		name       string
@@ -673,9 +676,9 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 			endpoint:  endpoint("GET", "/contacts/v1/lists"),
 			granted:   []string{"crm.lists.read"},
 			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true},
-			notices:   []string{"HubSpot switches this endpoint off on 2026-04-30."},
-			explains:  "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes",
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists/search"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists/search."},
+			explains:  "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes, so no scope can make the call work; use POST /crm/v3/lists/search instead",
 			retired:   true,
 		},
 		{
@@ -683,8 +686,8 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 			day:       checkDay,
 			endpoint:  endpoint("POST", "/contacts/v1/lists"),
 			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true},
-			notices:   []string{"HubSpot switches this endpoint off on 2026-04-30."},
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists."},
 			explains:  "was retired by HubSpot on 2026-04-30",
 			retired:   true,
 		},
@@ -694,8 +697,37 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 			endpoint:  endpoint("GET", "/contacts/v1/lists"),
 			granted:   []string{"crm.lists.read"},
 			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true},
-			notices:   []string{"HubSpot switches this endpoint off on 2026-04-30."},
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists/search"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists/search."},
+		},
+		{
+			name:      "the contact feeds the lists v1 switch-off excepts stay live after it",
+			day:       checkDay,
+			endpoint:  endpoint("GET", "/contacts/v1/lists/recently_updated/contacts/recent?count=100"),
+			granted:   []string{"crm.objects.contacts.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2027-09", SunsetUrl: legacyAPIs},
+			notices:   []string{"HubSpot ends support for v1 of this API: 2027-09."},
+		},
+		{
+			name:      "pipelines v1 the day before its switch-off is still allowed",
+			day:       time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC),
+			endpoint:  endpoint("GET", "/crm-pipelines/v1/pipelines/deals"),
+			granted:   []string{"crm.schemas.deals.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-12-04", SunsetUrl: pipelinesV1, Retires: true, Replacement: pipelinesV1Replacement},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-12-04; its replacement: " + pipelinesV1Replacement + "."},
+		},
+		{
+			name:      "pipelines v1 on its switch-off day is retired",
+			day:       time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC),
+			endpoint:  endpoint("GET", "/crm-pipelines/v1/pipelines/deals"),
+			granted:   []string{"crm.schemas.deals.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-12-04", SunsetUrl: pipelinesV1, Retires: true, Replacement: pipelinesV1Replacement},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-12-04; its replacement: " + pipelinesV1Replacement + "."},
+			explains:  "was retired by HubSpot on 2026-12-04",
+			retired:   true,
 		},
 		{
 			name:      "a sunset announced by month has passed once that month starts",

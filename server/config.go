@@ -37,6 +37,9 @@ type Config struct {
 	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
 	// disables it.
 	MetricsListen string
+	// HTTPListen is the HTTP address serving REST, Connect, gRPC-Web,
+	// /healthz and /openapi.yaml; empty disables it.
+	HTTPListen string
 	// HubSpotAPIURL is HubSpot's API base URL. It comes from configuration
 	// only, never from a request.
 	HubSpotAPIURL string
@@ -84,6 +87,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
+	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "HTTP address (host:port) serving REST, Connect, gRPC-Web, /healthz and /openapi.yaml; empty disables it")
 	fs.StringVar(&c.HubSpotAPIURL, "hubspot-api-url", c.HubSpotAPIURL, "HubSpot API base URL (point it at a fake HubSpot for tests and demos)")
 	fs.StringVar(&c.HubSpotOAuthVersion, "hubspot-oauth-version", c.HubSpotOAuthVersion, `HubSpot OAuth API: "2026-03" or "v1" (v1 is shut off on 2027-02-16)`)
 	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
@@ -133,6 +137,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
 		}
 	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			errs = append(errs, fmt.Errorf("--http-listen %q: %w", c.HTTPListen, err))
+		}
+	}
 	if _, err := hubspot.New(hubspot.Options{BaseURL: c.HubSpotAPIURL}); err != nil {
 		errs = append(errs, fmt.Errorf("--hubspot-api-url: %w", err))
 	}
@@ -175,6 +184,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("metrics_listen", c.MetricsListen),
+		slog.String("http_listen", c.HTTPListen),
 		slog.String("hubspot_api_url", c.HubSpotAPIURL),
 		slog.String("hubspot_oauth_version", c.HubSpotOAuthVersion),
 		slog.Duration("hubspot_timeout", c.HubSpotTimeout),

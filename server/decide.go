@@ -197,6 +197,14 @@ func retiredExplanation(label string, op *catalog.Operation) string {
 	return b.String()
 }
 
+// sentence ends text with a full stop unless it already ends with one.
+func sentence(text string) string {
+	if strings.HasSuffix(text, ".") {
+		return text
+	}
+	return text + "."
+}
+
 // retiredGrantsSentence says that granted scopes are retired and satisfy
 // nothing, naming the first one's date.
 func retiredGrantsSentence(held []catalog.Scope) string {
@@ -281,9 +289,9 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 	}
 	switch {
 	case op.Retires && op.Replacement != "":
-		p.notices = append(p.notices, "HubSpot switches this endpoint off on "+op.SunsetDate+"; its replacement: "+op.Replacement+".")
+		p.notices = append(p.notices, sentence("HubSpot's switch-off date for this endpoint: "+op.SunsetDate+"; its replacement: "+op.Replacement))
 	case op.Retires:
-		p.notices = append(p.notices, "HubSpot switches this endpoint off on "+op.SunsetDate+".")
+		p.notices = append(p.notices, "HubSpot's switch-off date for this endpoint: "+op.SunsetDate+".")
 	case op.SunsetDate != "":
 		p.notices = append(p.notices, "HubSpot ends support for "+op.Version+" of this API: "+op.SunsetDate+".")
 	}

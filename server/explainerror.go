@@ -35,14 +35,23 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
 	}
 
+	in.Parsed = explain.Parse(in.HTTPStatus, in.Body, in.Headers)
+
 	// The endpoint first: a request that names an unusable one is refused
-	// before any HubSpot call.
+	// before any HubSpot call. Without one, the call a client library's
+	// error text names is looked up instead; an unusable one there only
+	// costs the diagnosis the catalog.
 	var match *catalog.Match
-	if ep := req.GetEndpoint(); ep != nil {
+	ep, fromText := req.GetEndpoint(), false
+	if ep == nil {
+		ep, fromText = in.Parsed.Endpoint(), true
+		in.Endpoint = ep
+	}
+	if ep != nil {
 		m, err := s.catalog.Match(ep.GetMethod(), ep.GetPath())
 		var unknown *catalog.UnknownEndpointError
 		switch {
-		case errors.As(err, &unknown):
+		case errors.As(err, &unknown), err != nil && fromText:
 			// Not in the catalog: the diagnosis goes on from the body alone.
 		case err != nil:
 			return nil, endpointErrors(ctx, []*endpointError{{field: "endpoint.path", err: err}})

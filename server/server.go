@@ -26,13 +26,15 @@ import (
 )
 
 // Server is a configured gRPC server with the ScopeGuardService, health and
-// reflection registered. Health reports NOT_SERVING until Serve starts.
+// reflection registered, and the HTTP port onto it (see ServeHTTPPort).
+// Health reports NOT_SERVING until Serve starts.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	grpc    *grpc.Server
 	health  *health.Server
 	metrics *Metrics
+	http    *http.Server
 }
 
 // New builds the server: the interceptor chain (request id, metrics,
@@ -90,7 +92,11 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	grpc_health_v1.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 	metrics.grpc.InitializeMetrics(gs)
-	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics}, nil
+	httpServer, err := newHTTPServer(gs, hs, cfg.MaxRecvBytes, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, http: httpServer}, nil
 }
 
 // Serve reports SERVING and answers calls on lis until Shutdown.
@@ -101,11 +107,17 @@ func (s *Server) Serve(lis net.Listener) error {
 }
 
 // Shutdown reports NOT_SERVING, lets open calls finish for up to the
-// configured timeout (or until ctx ends), then cuts what is left.
+// configured timeout (or until ctx ends), then cuts what is left. The HTTP
+// port stops first: its calls run on the gRPC server, which cuts them when
+// it stops.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.health.Shutdown()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("http graceful stop timed out; closing open requests", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+		_ = s.http.Close()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -121,10 +133,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
-// Run listens on cfg.Listen (and cfg.MetricsListen, when set) and serves
-// until ctx is done, then shuts down gracefully. ready, when not nil, is
-// called with the bound gRPC address once the listener is open (useful with
-// port 0).
+// Run listens on cfg.Listen (and cfg.MetricsListen and cfg.HTTPListen, when
+// set) and serves until ctx is done, then shuts down gracefully. ready, when
+// not nil, is called with the bound gRPC address once the listener is open
+// (useful with port 0).
 func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics, ready func(net.Addr)) error {
 	srv, err := New(cfg, log, svc, metrics)
 	if err != nil {
@@ -134,7 +146,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	var metricsServer *http.Server
 	if cfg.MetricsListen != "" {
 		mlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.MetricsListen)
@@ -155,6 +167,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 			}
 		}()
 	}
+	if cfg.HTTPListen != "" {
+		hlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.HTTPListen)
+		if err != nil {
+			_ = lis.Close()
+			if metricsServer != nil {
+				_ = metricsServer.Close()
+			}
+			srv.grpc.Stop()
+			return fmt.Errorf("listen on %s: %w", cfg.HTTPListen, err)
+		}
+		log.Info("serving http", slog.String("addr", hlis.Addr().String()))
+		go func() {
+			if err := srv.ServeHTTPPort(hlis); err != nil {
+				serveErr <- fmt.Errorf("serve http: %w", err)
+			}
+		}()
+	}
 	if ready != nil {
 		ready(lis.Addr())
 	}
@@ -165,6 +194,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 	}()
 	select {
 	case err := <-serveErr:
+		_ = srv.http.Close()
 		srv.grpc.Stop()
 		return err
 	case <-ctx.Done():

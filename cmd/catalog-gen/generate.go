@@ -607,6 +607,10 @@ func (g *generator) overlayRequirement(op *overlayOperation) (oauth, private cat
 	if op.NoScopes {
 		return noScopes, noScopes, true, false
 	}
+	if op.Unknown {
+		unknown := catalogfile.Requirement{Accepted: true, Unknown: true}
+		return unknown, unknown, false, false
+	}
 	oa := g.normalize(op.OAuth)
 	return requirement(oa), requirement(g.normalize(append(slices.Clone(op.Private), mapV2(oa)...))), false, false
 }
@@ -654,9 +658,17 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 		if ov.Note != "" {
 			op.TierNotes = append(op.TierNotes, ov.Note)
 		}
-		if ov.Sunset != "" {
-			op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = ov.Sunset, ov.SunsetSource, true, ov.Replacement
-		}
+	}
+	if s := g.sunsetFor(op.Method, t, op.Version); s != nil {
+		op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = s.Date, s.Source, s.Retires, s.Replacement
+	}
+	// An operation's own switch-off date and replacement override its
+	// family's.
+	if ov := gr.ov; ov != nil && ov.Sunset != "" {
+		op.SunsetDate, op.SunsetURL, op.Retires = ov.Sunset, ov.SunsetSource, true
+	}
+	if ov := gr.ov; ov != nil && ov.Replacement != "" {
+		op.Replacement = ov.Replacement
 	}
 	for _, n := range g.ov.APINotes {
 		if strings.Contains(t, n.PathContains) && slices.ContainsFunc(gr.srcs, func(s *sourceOp) bool { return s.API == n.API }) &&
@@ -664,19 +676,13 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 			op.TierNotes = append(op.TierNotes, n.Note)
 		}
 	}
-	if op.SunsetDate == "" {
-		if s := g.sunsetFor(op.Method, t, op.Version); s != nil {
-			op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = s.Date, s.Source, s.Retires, s.Replacement
-		}
-	}
 	return op, nil
 }
 
-// sunsetFor is the first sunset rule covering an operation: a path prefix
-// (unless the rule excepts this very operation) or its version. Family
-// switch-offs come before the version-wide end of support because
-// overlay.json lists the latter and the family files' rules are appended
-// after it, so path rules are tried first.
+// sunsetFor is the sunset rule covering an operation: the first path-prefix
+// rule (unless it excepts this very operation), else the first rule for
+// its version. A family's switch-off thus wins over the version-wide end
+// of support.
 func (g *generator) sunsetFor(method, template, version string) *overlaySunset {
 	for i := range g.ov.Sunsets {
 		s := &g.ov.Sunsets[i]

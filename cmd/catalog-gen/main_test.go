@@ -79,7 +79,7 @@ func TestEveryOverlayEntryCitesItsSource(t *testing.T) {
 			t.Errorf("%s has a sunset without a source", name)
 		}
 		ways := 0
-		for _, set := range []bool{op.NoScopes, len(op.OAuth) > 0, op.Object != "", op.ObjectParam} {
+		for _, set := range []bool{op.NoScopes, op.Unknown, len(op.OAuth) > 0, op.Object != "", op.ObjectParam} {
 			if set {
 				ways++
 			}

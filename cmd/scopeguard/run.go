@@ -25,6 +25,7 @@ commands:
   check    check granted scopes against endpoints, offline: check [flags] METHOD PATH...
   plan     plan the least-privileged scopes for endpoints, offline: plan [flags] METHOD PATH...
   explain  explain a HubSpot error response, offline: explain --status 403 --body @file.json
+  catalog  list what the embedded catalog knows: catalog [--family NAME] [PATH_PREFIX]
   version  print the module version, commit, Go version and embedded catalog
   help     print this help (also -h, --help)
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return plan(ctx, args, stdout, stderr)
 	case "explain":
 		return explainCmd(ctx, args, stdin, stdout, stderr)
+	case "catalog":
+		return catalogCmd(args, stdout, stderr)
 	case "version":
 		return version(args, stdout)
 	case "help":

@@ -13,7 +13,6 @@
 package catalog
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -26,7 +25,7 @@ import (
 )
 
 //go:embed catalog.txt
-var embedded []byte
+var embedded string
 
 var defaultCatalog = sync.OnceValue(func() *Catalog {
 	c, err := Load()
@@ -179,6 +178,17 @@ func (o *Operation) RetiredBy(today string) bool {
 // the CRM object type named in the path.
 func (o *Operation) ObjectResolved() bool { return o.profile >= 0 }
 
+// Requirement is the operation's requirement for a credential kind when
+// it does not depend on the path: plain operations and those bound to one
+// object by their template. ok is false when a path parameter names the
+// object, so that only a concrete path has a requirement (see Match).
+func (o *Operation) Requirement(app scopeguardv1.AppType) (r Requirement, ok bool) {
+	if o.plain == nil {
+		return Requirement{}, false
+	}
+	return Match{Operation: o, reqs: o.plain}.Requirement(app), true
+}
+
 const (
 	kindRead = iota
 	kindWrite
@@ -204,12 +214,14 @@ type Catalog struct {
 	objTables [][2][]*reqs
 	maxDepth  int
 	suggest   *suggestionIndex
+	// built memoizes requirements while loading; see requirement.
+	built map[requirementKey]*requirement
 }
 
 // Load parses the embedded catalog and builds the matcher. Each call
 // returns a new, independent *Catalog; use Default to share one.
 func Load() (*Catalog, error) {
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +234,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 	if len(f.Operations) == 0 {
 		return nil, errors.New("catalog has no operations")
 	}
-	c := &Catalog{scopeIDs: map[string]uint16{}, objectIDs: map[string]*Object{}}
+	c := &Catalog{scopeIDs: map[string]uint16{}, objectIDs: map[string]*Object{}, built: map[requirementKey]*requirement{}}
 	for _, s := range f.Scopes {
 		if _, dup := c.scopeIDs[s.Name]; dup {
 			return nil, fmt.Errorf("scope %q listed twice", s.Name)
@@ -314,6 +326,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		return nil, err
 	}
 	c.suggest = newSuggestionIndex(c.ops)
+	c.built = nil
 	return c, nil
 }
 

@@ -21,7 +21,7 @@ var (
 
 func TestEmbeddedDataParsesWithoutDuplicates(t *testing.T) {
 	t.Parallel()
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -47,7 +47,7 @@ func TestEmbeddedDataParsesWithoutDuplicates(t *testing.T) {
 
 func TestEmbeddedDataRoundTrips(t *testing.T) {
 	t.Parallel()
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestEmbeddedDataRoundTrips(t *testing.T) {
 	if err := f.Write(&buf); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if !bytes.Equal(buf.Bytes(), embedded) {
+	if buf.String() != embedded {
 		t.Error("writing the parsed catalog does not reproduce catalog.txt byte for byte")
 	}
 }

@@ -22,9 +22,13 @@ type familyTable struct {
 type familyCall struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
-	// Scopes is a documented scope set that allows the call.
+	// Scopes is a documented scope set that allows the call; empty means
+	// it needs none (or, with Unknown, that no source says).
 	Scopes []string `json:"scopes"`
-	// App is "private" for a private-app token; empty means OAuth.
+	// Unknown says no source documents the endpoint's scopes.
+	Unknown bool `json:"unknown"`
+	// App is "private" for a private-app token, "developer" for a
+	// developer API key; empty means OAuth.
 	App string `json:"app"`
 	// Retired is the date HubSpot switched the endpoint off, when it did.
 	Retired string `json:"retired"`
@@ -91,11 +95,22 @@ func checkFamilyCall(t *testing.T, c *Catalog, call familyCall) {
 				label, op.Method, op.Template, op.SunsetDate, op.Retires, call.Retired, before)
 		}
 	}
-	app := scopeguardv1.AppType_APP_TYPE_PUBLIC
-	if call.App == "private" {
-		app = scopeguardv1.AppType_APP_TYPE_PRIVATE
+	app, ok := map[string]scopeguardv1.AppType{
+		"":          scopeguardv1.AppType_APP_TYPE_PUBLIC,
+		"private":   scopeguardv1.AppType_APP_TYPE_PRIVATE,
+		"developer": scopeguardv1.AppType_APP_TYPE_DEVELOPER,
+	}[call.App]
+	if !ok {
+		t.Errorf("%s: app %q: want private, developer or nothing", label, call.App)
+		return
 	}
 	r := m.Requirement(app)
+	if call.Unknown {
+		if !r.Unknown() {
+			t.Errorf("%s (%s %s): documented as unknown, catalog says %v", label, op.Method, op.Template, r.Alternatives())
+		}
+		return
+	}
 	if len(call.Scopes) == 0 {
 		if !r.NoScopesRequired() {
 			t.Errorf("%s (%s %s): documented as needing no scope, catalog says %v", label, op.Method, op.Template, r.Alternatives())

@@ -487,21 +487,33 @@ func cutScheme(s string) (string, bool) {
 	return s, false
 }
 
-// isHubSpotAPIHost accepts api.hubapi.com and api.hubspot.com and their
-// data-centre forms api-<hublet>.hubapi.com / .hubspot.com (api-eu1...),
-// case insensitively, with or without a trailing dot.
+// isHubSpotAPIHost accepts the hosts HubSpot serves its APIs on, case
+// insensitively and with or without a trailing dot: api.hubapi.com and
+// api.hubspot.com and their data-centre forms api-<hublet>.hubapi.com /
+// .hubspot.com (api-eu1...); the forms submission hosts api.hsforms.com
+// (and api-<hublet>.hsforms.com), forms.hubspot.com and forms.hsforms.com;
+// the legacy events host track.hubspot.com (and track-<hublet>.hubspot.com).
+// Which paths each host serves is the catalog's business: a path is
+// matched the same whichever of them it names.
 func isHubSpotAPIHost(host string) bool {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	for _, domain := range []string{".hubapi.com", ".hubspot.com"} {
+	switch h {
+	case "forms.hubspot.com", "forms.hsforms.com":
+		return true
+	}
+	for _, domain := range []string{".hubapi.com", ".hubspot.com", ".hsforms.com"} {
 		label, ok := strings.CutSuffix(h, domain)
 		if !ok {
 			continue
 		}
-		if label == "api" {
+		if label == "api" || label == "track" && domain == ".hubspot.com" {
 			return true
 		}
-		hublet, ok := strings.CutPrefix(label, "api-")
-		return ok && isHublet(hublet)
+		if hublet, ok := strings.CutPrefix(label, "api-"); ok {
+			return isHublet(hublet)
+		}
+		hublet, ok := strings.CutPrefix(label, "track-")
+		return ok && domain == ".hubspot.com" && isHublet(hublet)
 	}
 	return false
 }

@@ -32,6 +32,30 @@ func (c *Catalog) requirement(r catalogfile.Requirement, inferred bool) (*requir
 	if !r.Accepted {
 		return nil, nil
 	}
+	// The parser shares one Requirement among records that spell it the
+	// same way; build it once too. Requirements are immutable after load.
+	key := requirementKey{noScopes: r.NoScopes, unknown: r.Unknown, inferred: inferred}
+	if len(r.Alternatives) > 0 {
+		key.alts = &r.Alternatives[0]
+	}
+	if rq, ok := c.built[key]; ok {
+		return rq, nil
+	}
+	rq, err := c.buildRequirement(r, inferred)
+	if err == nil {
+		c.built[key] = rq
+	}
+	return rq, err
+}
+
+// requirementKey identifies a parsed requirement by the identity of its
+// alternatives, which the parser shares among equal requirements.
+type requirementKey struct {
+	alts                        *[]string
+	noScopes, unknown, inferred bool
+}
+
+func (c *Catalog) buildRequirement(r catalogfile.Requirement, inferred bool) (*requirement, error) {
 	rq := &requirement{noScopes: r.NoScopes, unknown: r.Unknown, inferred: inferred}
 	for _, alt := range r.Alternatives {
 		ids := make([]uint16, len(alt))

@@ -25,7 +25,7 @@ type Summary struct {
 // Describe summarises the embedded catalog (the one Default returns).
 func Describe() Summary {
 	c := Default()
-	sum := sha256.Sum256(embedded)
+	sum := sha256.Sum256([]byte(embedded))
 	s := Summary{
 		Operations: len(c.ops),
 		Scopes:     len(c.scopes),

@@ -219,6 +219,8 @@ func (d *diag) upstream() {
 		}
 		summary = "The HubSpot account is being migrated between data-hosting locations (477); HubSpot asks to retry after " + formatDuration(wait) + " (migrations can take up to 24 hours)."
 	case 0, 408:
+		// The client's own words say the connection failed.
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		if !ok {
 			wait = 5 * time.Second
 		}
@@ -271,6 +273,7 @@ func (d *diag) unknown(lead string) {
 		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
 	}
 	b.WriteString(".")
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_UNKNOWN, b.String())
 	d.support("")
 }

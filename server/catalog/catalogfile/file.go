@@ -382,14 +382,29 @@ func ParseRequirement(s string) (Requirement, error) {
 // Parse reads a catalog file. It checks the syntax of every line, not the
 // consistency between records; package catalog does that when it loads.
 func Parse(r io.Reader) (*File, error) {
-	p := &parser{f: &File{}, sets: map[string]Requirement{}}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog: %w", err)
+	}
+	return ParseString(string(data))
+}
+
+// ParseString is Parse on a catalog already in memory. The records share
+// data's memory: nothing is copied line by line.
+func ParseString(data string) (*File, error) {
+	// Sized up front: operations are most of the file, and growing a
+	// slice of them by doubling would copy megabytes at every start.
+	p := &parser{
+		f:      &File{Operations: make([]Operation, 0, strings.Count(data, "\nop\t"))},
+		sets:   map[string]Requirement{},
+		parsed: map[string]Requirement{},
+	}
 	f := p.f
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	line := 0
-	for sc.Scan() {
+	for rest := data; rest != ""; {
+		var text string
+		text, rest, _ = strings.Cut(rest, "\n")
 		line++
-		text := sc.Text()
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -412,9 +427,6 @@ func Parse(r io.Reader) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("catalog line %d: %w", line, err)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading catalog: %w", err)
 	}
 	return f, nil
 }
@@ -473,6 +485,10 @@ func (f *File) parseObject(fields []string) error {
 type parser struct {
 	f    *File
 	sets map[string]Requirement
+	// parsed shares one Requirement among the many records that spell the
+	// same one (most operations of an API do), so that the catalog also
+	// builds it once.
+	parsed map[string]Requirement
 }
 
 func (p *parser) parseSet(fields []string) error {
@@ -499,7 +515,14 @@ func (p *parser) requirement(s string) (Requirement, error) {
 		}
 		return r, nil
 	}
-	return ParseRequirement(s)
+	if r, ok := p.parsed[s]; ok {
+		return r, nil
+	}
+	r, err := ParseRequirement(s)
+	if err == nil {
+		p.parsed[s] = r
+	}
+	return r, err
 }
 
 func (p *parser) parseObjectRequirement(fields []string) error {

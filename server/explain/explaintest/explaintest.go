@@ -144,11 +144,14 @@ type Expect struct {
 	// CatalogAgrees is always false without catalog facts.
 	CatalogAgrees bool `json:"catalog_agrees"`
 
-	// CorrelationID, SubCategory and TokenExpiredAt (RFC 3339) must equal
-	// the answer's when present.
+	// CorrelationID, SubCategory, TokenExpiredAt (RFC 3339), Confidence (an
+	// enum name) and Endpoint ("METHOD PATH", the call the diagnosis is
+	// about) must equal the answer's when present.
 	CorrelationID  *string `json:"correlation_id"`
 	SubCategory    *string `json:"sub_category"`
 	TokenExpiredAt *string `json:"token_expired_at"`
+	Confidence     *string `json:"confidence"`
+	Endpoint       *string `json:"endpoint"`
 	// SummaryContains are case-insensitive substrings of the summary.
 	SummaryContains []string `json:"summary_contains"`
 	// MessageContains are substrings of HubSpot's message as answered.
@@ -424,6 +427,18 @@ func Mismatches(want Expect, got *scopeguardv1.ExplainErrorResponse, token strin
 	}
 	if want.SubCategory != nil && *want.SubCategory != got.GetSubCategory() {
 		out = append(out, fmt.Sprintf("sub category = %q, want %q", got.GetSubCategory(), *want.SubCategory))
+	}
+	if want.Confidence != nil && *want.Confidence != got.GetConfidence().String() {
+		out = append(out, fmt.Sprintf("confidence = %s, want %s", got.GetConfidence(), *want.Confidence))
+	}
+	if want.Endpoint != nil {
+		gotEP := ""
+		if ep := got.GetEndpoint(); ep != nil {
+			gotEP = ep.GetMethod() + " " + ep.GetPath()
+		}
+		if gotEP != *want.Endpoint {
+			out = append(out, fmt.Sprintf("endpoint = %q, want %q", gotEP, *want.Endpoint))
+		}
 	}
 	if want.TokenExpiredAt != nil {
 		gotAt := ""
