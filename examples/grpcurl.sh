@@ -64,7 +64,7 @@ refresh)
   call RefreshToken '{"refreshToken":"'"$REFRESH_TOKEN"'","app":"'"${APP:-demo}"'"}'
   ;;
 *)
-  sed -n '2,18p' "$0" >&2
+  sed -n '2,15p' "$0" >&2
   exit 2
   ;;
 esac
