@@ -71,6 +71,10 @@ type RedisStore struct {
 	mu        sync.Mutex
 	up        bool
 	nextProbe time.Time
+	// generation counts state changes: a call's outcome changes the state
+	// only if no change happened since the call started, so a slow call that
+	// succeeded before Redis died cannot mark it reachable again.
+	generation uint64
 }
 
 // NewRedisStore connects to Redis (lazily: an unreachable Redis is not an
@@ -105,6 +109,7 @@ func NewRedisStore(ctx context.Context, opts RedisOptions) (*RedisStore, error) 
 	// No client-side retries: the scripts are not idempotent, and a failure
 	// falls back to memory at once rather than after a retry backoff.
 	ropts.MaxRetries = -1
+	ropts.DialerRetries = 1
 	ropts.DisableIdentity = true
 	ropts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	s := &RedisStore{
@@ -125,6 +130,9 @@ func NewRedisStore(ctx context.Context, opts RedisOptions) (*RedisStore, error) 
 	if s.onChange == nil {
 		s.onChange = func(bool) {}
 	}
+	// The client's own messages (failed dials and the like) are debug
+	// detail: the store reports reachability itself, once per change.
+	redis.SetLogger(debugLogger{s.log})
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := s.client.Ping(pctx).Err(); err != nil {
@@ -137,6 +145,13 @@ func NewRedisStore(ctx context.Context, opts RedisOptions) (*RedisStore, error) 
 	}
 	s.onChange(s.up)
 	return s, nil
+}
+
+// debugLogger passes go-redis's log lines to slog at debug level.
+type debugLogger struct{ log *slog.Logger }
+
+func (l debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Log(ctx, slog.LevelDebug, fmt.Sprintf(format, v...), slog.String("component", "go-redis"))
 }
 
 // parseRedisURL reads a redis:// or rediss:// URL without ever quoting it
@@ -158,6 +173,21 @@ func parseRedisURL(raw string) (*redis.Options, error) {
 		return nil, fmt.Errorf("redis URL %s: invalid (check the port, database number and query options)", u.Redacted())
 	}
 	return opts, nil
+}
+
+// CheckRedisURL reports what is wrong with a Redis URL, never quoting it.
+func CheckRedisURL(raw string) error {
+	_, err := parseRedisURL(raw)
+	return err
+}
+
+// RedactRedisURL is raw with any password masked, for logs.
+func RedactRedisURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // Close closes the connections to Redis.
@@ -183,14 +213,15 @@ func fenceKey(name string) string { return "scopeguard:{" + name + "}:fence" }
 // tampered with) is no entry. It never fails: with Redis unreachable it
 // reads memory.
 func (s *RedisStore) Get(ctx context.Context, key Key) (Entry, bool, error) {
-	if !s.useRedis() {
+	gen, use := s.useRedis()
+	if !use {
 		return s.local.Get(ctx, key)
 	}
 	e, ok, err := s.get(ctx, key.name)
 	if err == nil && !ok && key.previous != "" {
 		e, ok, err = s.get(ctx, key.previous)
 	}
-	if s.observe(ctx, err) {
+	if s.observe(ctx, gen, err) {
 		return e, ok, nil
 	}
 	return s.local.Get(ctx, key)
@@ -225,11 +256,11 @@ return 1`)
 // Put implements Store. It never fails: with Redis unreachable it writes
 // memory.
 func (s *RedisStore) Put(ctx context.Context, key Key, value []byte, ttl time.Duration) error {
-	if s.useRedis() {
+	if gen, use := s.useRedis(); use {
 		rctx, cancel := context.WithTimeout(ctx, s.timeout)
 		err := putScript.Run(rctx, s.client, []string{entryKey(key.name)}, s.keys[0].seal(key.name, value), millis(ttl)).Err()
 		cancel()
-		if s.observe(ctx, err) {
+		if s.observe(ctx, gen, err) {
 			return nil
 		}
 	}
@@ -248,12 +279,12 @@ return fence`)
 // from memory, where the process's own single-flight already orders
 // refreshes.
 func (s *RedisStore) Lease(ctx context.Context, key Key, ttl time.Duration) (Lease, bool, error) {
-	if s.useRedis() {
+	if gen, use := s.useRedis(); use {
 		owner := randomOwner()
 		rctx, cancel := context.WithTimeout(ctx, s.timeout)
 		fence, err := leaseScript.Run(rctx, s.client, []string{leaseKey(key.name), fenceKey(key.name)}, owner, millis(ttl)).Int64()
 		cancel()
-		if s.observe(ctx, err) {
+		if s.observe(ctx, gen, err) {
 			if fence == 0 {
 				return nil, false, nil
 			}
@@ -292,12 +323,12 @@ return 1`)
 // for this replica's next callers.
 func (l *redisLease) Store(ctx context.Context, value []byte, ttl time.Duration) (bool, error) {
 	s := l.store
-	if s.useRedis() {
+	if gen, use := s.useRedis(); use {
 		rctx, cancel := context.WithTimeout(ctx, s.timeout)
 		stored, err := storeScript.Run(rctx, s.client, []string{entryKey(l.key.name), fenceKey(l.key.name)},
 			l.fence, s.keys[0].seal(l.key.name, value), millis(ttl)).Int()
 		cancel()
-		if s.observe(ctx, err) {
+		if s.observe(ctx, gen, err) {
 			return stored == 1, nil
 		}
 	}
@@ -313,52 +344,57 @@ return 0`)
 // expire.
 func (l *redisLease) Release(ctx context.Context) error {
 	s := l.store
-	if !s.useRedis() {
+	gen, use := s.useRedis()
+	if !use {
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	err := releaseScript.Run(rctx, s.client, []string{leaseKey(l.key.name)}, l.owner).Err()
 	cancel()
-	s.observe(ctx, err)
+	s.observe(ctx, gen, err)
 	return nil
 }
 
-// useRedis is whether a call should go to Redis: always while it answers;
-// while it does not, one call per probe interval.
-func (s *RedisStore) useRedis() bool {
+// useRedis is whether a call should go to Redis (always while it answers;
+// while it does not, one call per probe interval), and the generation the
+// call starts in.
+func (s *RedisStore) useRedis() (generation uint64, use bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.up {
-		return true
+		return s.generation, true
 	}
 	if now := time.Now(); !now.Before(s.nextProbe) {
 		s.nextProbe = now.Add(s.probeEvery)
-		return true
+		return s.generation, true
 	}
-	return false
+	return s.generation, false
 }
 
-// observe records a Redis call's outcome and reports whether it succeeded.
-// A failure marks Redis unreachable, unless it is only ctx ending (the
-// callers left), which says nothing about Redis.
-func (s *RedisStore) observe(ctx context.Context, err error) bool {
+// observe records the outcome of a Redis call started in generation and
+// reports whether it succeeded. A failure marks Redis unreachable and a
+// success reachable, unless the state changed since the call started, or
+// the failure is only ctx ending (the callers left), which says nothing
+// about Redis.
+func (s *RedisStore) observe(ctx context.Context, generation uint64, err error) bool {
 	if err != nil && ctx.Err() != nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case err == nil && !s.up:
-		s.up = true
+	if generation != s.generation || (err == nil) == s.up {
+		return err == nil
+	}
+	s.generation++
+	s.up = err == nil
+	if s.up {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "shared token store reachable again; sharing resumes")
-		s.onChange(true)
-	case err != nil && s.up:
-		s.up = false
+	} else {
 		s.nextProbe = time.Now().Add(s.probeEvery)
 		s.log.LogAttrs(ctx, slog.LevelWarn, "shared token store unreachable; caches and refresh coordination stay in this process until it answers",
 			slog.String("error", err.Error()))
-		s.onChange(false)
 	}
+	s.onChange(s.up)
 	return err == nil
 }
 
