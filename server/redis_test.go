@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/internal/logbuf"
 	"github.com/eshopman/scopeguard/internal/redistest"
 	"github.com/eshopman/scopeguard/server"
 	"github.com/eshopman/scopeguard/server/hubspottest"
@@ -37,14 +38,14 @@ type replica struct {
 	svc *server.Service
 }
 
-func newCluster(t *testing.T, replicas int, configure func(*server.Config)) *cluster {
-	t.Helper()
-	fake := hubspottest.Start(t, hubspottest.Options{})
+func newCluster(tb testing.TB, replicas int, configure func(*server.Config)) *cluster {
+	tb.Helper()
+	fake := hubspottest.Start(tb, hubspottest.Options{})
 	fake.AddApp(hubspottest.App{ClientID: testClientID, ClientSecret: testClientSecret, AppID: 4242})
-	c := &cluster{fake: fake, redis: redistest.Start(t, redistest.Options{}), cacheKey: newCacheKey(t)}
-	appsFile := filepath.Join(t.TempDir(), "apps.yaml")
+	c := &cluster{fake: fake, redis: redistest.Start(tb, redistest.Options{}), cacheKey: newCacheKey(tb)}
+	appsFile := filepath.Join(tb.TempDir(), "apps.yaml")
 	if err := os.WriteFile(appsFile, []byte(testAppsYAML), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for range replicas {
 		cfg := server.DefaultConfig()
@@ -59,29 +60,36 @@ func newCluster(t *testing.T, replicas int, configure func(*server.Config)) *clu
 		if configure != nil {
 			configure(&cfg)
 		}
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		r := &replica{}
-		r.testServer = startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
-			svc, err := server.BuildService(cfg, log, m)
-			if err != nil {
-				t.Fatalf("BuildService: %v", err)
-			}
-			t.Cleanup(func() { _ = svc.Close() }) // after the server stops
-			r.svc = svc
-			return svc
-		})
-		c.replicas = append(c.replicas, r)
+		c.replicas = append(c.replicas, startReplica(tb, cfg))
 	}
 	return c
 }
 
-func newCacheKey(t *testing.T) string {
-	t.Helper()
+// startReplica serves the production service built from cfg over bufconn,
+// logging JSON at debug into the replica's log buffer.
+func startReplica(tb testing.TB, cfg server.Config) *replica {
+	tb.Helper()
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	logs := &logbuf.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	metrics := server.NewMetrics()
+	svc, err := server.BuildService(cfg, log, metrics)
+	if err != nil {
+		tb.Fatalf("BuildService: %v", err)
+	}
+	tb.Cleanup(func() { _ = svc.Close() }) // runs after the server stops
+	ts := serveBufconn(tb, cfg, log, svc, metrics)
+	ts.logs = logs
+	return &replica{testServer: ts, svc: svc}
+}
+
+func newCacheKey(tb testing.TB) string {
+	tb.Helper()
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(k)
 }

@@ -192,3 +192,18 @@ func (s *Server) Dump(t testing.TB) Dump {
 	}
 	return out
 }
+
+// CPUTime is the CPU time (user and system) the running server has used,
+// from /proc (Linux), in clock ticks of 10 ms.
+func (s *Server) CPUTime(t testing.TB) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		t.Fatalf("read redis-server's CPU time: %v", err)
+	}
+	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}

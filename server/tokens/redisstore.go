@@ -210,8 +210,8 @@ func leaseKey(name string) string { return "scopeguard:{" + name + "}:lease" }
 func fenceKey(name string) string { return "scopeguard:{" + name + "}:fence" }
 
 // Get implements Store. A value that does not open (another cache key, or
-// tampered with) is no entry. It never fails: with Redis unreachable it
-// reads memory.
+// tampered with) is no entry. With Redis unreachable it reads memory; it
+// fails only when ctx ends.
 func (s *RedisStore) Get(ctx context.Context, key Key) (Entry, bool, error) {
 	gen, use := s.useRedis()
 	if !use {
@@ -223,6 +223,9 @@ func (s *RedisStore) Get(ctx context.Context, key Key) (Entry, bool, error) {
 	}
 	if s.observe(ctx, gen, err) {
 		return e, ok, nil
+	}
+	if ctx.Err() != nil {
+		return Entry{}, false, ctx.Err()
 	}
 	return s.local.Get(ctx, key)
 }
@@ -253,8 +256,8 @@ redis.call('HSET', KEYS[1], 'f', 0, 'v', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`)
 
-// Put implements Store. It never fails: with Redis unreachable it writes
-// memory.
+// Put implements Store. With Redis unreachable it writes memory; it fails
+// only when ctx ends.
 func (s *RedisStore) Put(ctx context.Context, key Key, value []byte, ttl time.Duration) error {
 	if gen, use := s.useRedis(); use {
 		rctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -262,6 +265,9 @@ func (s *RedisStore) Put(ctx context.Context, key Key, value []byte, ttl time.Du
 		cancel()
 		if s.observe(ctx, gen, err) {
 			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	return s.local.Put(ctx, key, value, ttl)
@@ -275,9 +281,9 @@ local fence = redis.call('INCR', KEYS[2])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return fence`)
 
-// Lease implements Store. It never fails: with Redis unreachable it leases
-// from memory, where the process's own single-flight already orders
-// refreshes.
+// Lease implements Store. With Redis unreachable it leases from memory,
+// where the process's own single-flight already orders refreshes; it fails
+// only when ctx ends.
 func (s *RedisStore) Lease(ctx context.Context, key Key, ttl time.Duration) (Lease, bool, error) {
 	if gen, use := s.useRedis(); use {
 		owner := randomOwner()
@@ -289,6 +295,9 @@ func (s *RedisStore) Lease(ctx context.Context, key Key, ttl time.Duration) (Lea
 				return nil, false, nil
 			}
 			return &redisLease{store: s, key: key, fence: fence, owner: owner}, true, nil
+		}
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
 		}
 	}
 	return s.local.Lease(ctx, key, ttl)
@@ -330,6 +339,9 @@ func (l *redisLease) Store(ctx context.Context, value []byte, ttl time.Duration)
 		cancel()
 		if s.observe(ctx, gen, err) {
 			return stored == 1, nil
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
 		}
 	}
 	return true, s.local.Put(ctx, l.key, value, ttl)

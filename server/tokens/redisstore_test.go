@@ -33,7 +33,9 @@ func (s *stateLog) get() []bool {
 // newRedisStore is one replica's store on srv, closed when the test ends.
 func newRedisStore(t testing.TB, srv *redistest.Server, cacheKey []byte, adjust ...func(*RedisOptions)) *RedisStore {
 	t.Helper()
-	opts := RedisOptions{URL: srv.URL(), CacheKey: cacheKey, ProbeInterval: 5 * time.Millisecond}
+	// A loaded test machine (-race, parallel tests) can stall a call past
+	// the default bound; a killed Redis fails fast whatever the bound.
+	opts := RedisOptions{URL: srv.URL(), CacheKey: cacheKey, ProbeInterval: 5 * time.Millisecond, Timeout: 5 * time.Second}
 	for _, f := range adjust {
 		f(&opts)
 	}

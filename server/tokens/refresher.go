@@ -265,7 +265,7 @@ func (r *Refresher) coordinate(ctx context.Context, key Key, req RefreshRequest)
 		}
 		lease, held, err := r.store.Lease(ctx, key, r.leaseTTL)
 		if err != nil {
-			return refreshResult{}, err
+			return refreshResult{}, r.waitEnded(ctx, waited, err)
 		}
 		if held {
 			return r.refreshHolding(ctx, key, req, lease, after, waited)
@@ -276,13 +276,19 @@ func (r *Refresher) coordinate(ctx context.Context, key Key, req RefreshRequest)
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return refreshResult{}, &LeaseTimeoutError{Waited: r.timeout}
-			}
-			return refreshResult{}, ctx.Err()
+			return refreshResult{}, r.waitEnded(ctx, waited, ctx.Err())
 		}
 		poll = min(2*poll, maxPoll)
 	}
+}
+
+// waitEnded is the error of a flight that stopped with err: a
+// LeaseTimeoutError when it ran out of time waiting on another holder.
+func (r *Refresher) waitEnded(ctx context.Context, waited bool, err error) error {
+	if waited && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &LeaseTimeoutError{Waited: r.timeout}
+	}
+	return err
 }
 
 // refreshHolding refreshes at HubSpot under lease and stores the result if
