@@ -94,12 +94,16 @@ func newCacheKey(tb testing.TB) string {
 	return base64.StdEncoding.EncodeToString(k)
 }
 
-// burst sends perReplica concurrent RefreshToken calls for refreshToken to
-// each replica (ctx bounds them) and returns the answers and errors, in
+// callsPerReplica is each replica's share of a burst: 3 x 70 calls.
+const callsPerReplica = 70
+
+// burst sends callsPerReplica concurrent RefreshToken calls for
+// refreshToken to each replica (ctx bounds them) and returns the answers and errors, in
 // replica order. Before it returns it waits, when hold is set, until every
 // call reached its server, then closes hold so HubSpot answers.
-func (c *cluster) burst(t *testing.T, ctx context.Context, refreshToken string, perReplica int, hold chan struct{}) ([]*scopeguardv1.RefreshTokenResponse, []error) {
+func (c *cluster) burst(ctx context.Context, t *testing.T, refreshToken string, hold chan struct{}) ([]*scopeguardv1.RefreshTokenResponse, []error) {
 	t.Helper()
+	const perReplica = callsPerReplica
 	n := perReplica * len(c.replicas)
 	answers, errs := make([]*scopeguardv1.RefreshTokenResponse, n), make([]error, n)
 	started := make([]float64, len(c.replicas))
@@ -173,7 +177,7 @@ func TestRedisReplicasShareOneRefresh(t *testing.T) {
 	hold := make(chan struct{})
 	c.fake.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Block: hold, Times: 1})
 
-	answers, errs := c.burst(t, t.Context(), rt, 70, hold)
+	answers, errs := c.burst(t.Context(), t, rt, hold)
 	leaders := 0
 	for i := range answers {
 		if errs[i] != nil {
@@ -242,7 +246,7 @@ func TestRedisLeaseHolderKilledMidRefresh(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*leaseTTL)
 	defer cancel()
 	go func() {
-		answers, errs := survivors.burst(t, ctx, rt, 70, nil)
+		answers, errs := survivors.burst(ctx, t, rt, nil)
 		results <- result{answers, errs}
 	}()
 
@@ -294,7 +298,7 @@ func TestRedisKilledMidBurst(t *testing.T) {
 		<-killed
 		close(hold)
 	}()
-	answers, errs := c.burst(t, t.Context(), rt, 70, gate)
+	answers, errs := c.burst(t.Context(), t, rt, gate)
 	for i := range answers {
 		if errs[i] != nil || answers[i].GetAccessToken() == "" {
 			t.Fatalf("call %d with Redis killed: %v, %v", i, answers[i], errs[i])
@@ -335,7 +339,7 @@ func TestRedisKilledMidBurst(t *testing.T) {
 	rt2 := c.fake.MintRefreshToken(shopGrant)
 	hold2 := make(chan struct{})
 	c.fake.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Block: hold2, Times: 1})
-	answers, errs = c.burst(t, t.Context(), rt2, 70, hold2)
+	answers, errs = c.burst(t.Context(), t, rt2, hold2)
 	for i := range answers {
 		if errs[i] != nil || answers[i].GetAccessToken() != answers[0].GetAccessToken() {
 			t.Fatalf("call %d after Redis came back: %v, %v", i, answers[i], errs[i])

@@ -64,11 +64,11 @@ func (s *Server) URL() string { return "redis://" + s.Addr }
 
 func freePort(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lis.Close()
+	defer func() { _ = lis.Close() }()
 	return strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
 }
 
@@ -83,7 +83,7 @@ func (s *Server) start(t testing.TB, port string) error {
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password)
 	}
-	cmd := exec.Command(s.bin, args...)
+	cmd := exec.Command(s.bin, args...) //nolint:noctx // ended by Kill, not by a context
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -112,7 +112,7 @@ func (s *Server) start(t testing.TB, port string) error {
 
 func (s *Server) ping() error {
 	c := s.Client()
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	return c.Ping(ctx).Err()
@@ -165,7 +165,7 @@ type Record struct {
 func (s *Server) Dump(t testing.TB) Dump {
 	t.Helper()
 	c := s.Client()
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 	out := Dump{}
 	iter := c.Scan(ctx, 0, "*", 100).Iterator()

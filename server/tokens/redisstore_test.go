@@ -99,7 +99,7 @@ func TestRedisStoreLeasesAreFenced(t *testing.T) {
 	}
 	// The first lease runs out (deleted here rather than waited for).
 	raw := srv.Client()
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	if err := raw.Del(ctx, leaseKey(key.name)).Err(); err != nil {
 		t.Fatal(err)
 	}
