@@ -212,7 +212,8 @@ func (r *Refresher) Refresh(ctx context.Context, req RefreshRequest) (*Token, er
 	if !req.Force {
 		if tok, _, fresh := r.lookup(ctx, key); fresh {
 			r.observe(SourceCache, nil)
-			return share(tok, true), nil
+			tok.Shared = true // decoded for this caller alone
+			return tok, nil
 		}
 	}
 	res, shared, err := r.flights.do(ctx, key.name, r.timeout, func(fctx context.Context) (refreshResult, error) {
