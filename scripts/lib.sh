@@ -12,9 +12,10 @@ start_scopeguard() {
   scopeguard_pid=$!
   addr="" metrics_addr=""
   for _ in $(seq 200); do
-    # "serving metrics" comes first when enabled, so both are known by then.
-    metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
+    # "serving metrics" is logged before "serving", so once "serving" is in
+    # the log both are (read in this order: the log may grow in between).
     addr=$(sed -n 's/.*"msg":"serving","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
+    metrics_addr=$(sed -n 's/.*"msg":"serving metrics","addr":"\([^"]*\)".*/\1/p' "$log" | head -n1)
     [[ -n "$addr" ]] && return 0
     kill -0 "$scopeguard_pid" 2>/dev/null || return 1
     sleep 0.05
