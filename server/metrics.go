@@ -62,7 +62,7 @@ func NewMetrics() *Metrics {
 		}, []string{"endpoint", "outcome"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_refreshes_total",
-			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's request; cache: a fresh token from memory) and result (ok or error).",
+			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's or replica's request; cache: a fresh token from the store) and result (ok or error).",
 		}, []string{"source", "result"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_cache_lookups_total",
