@@ -49,29 +49,35 @@ func (e *encoder) strs(ss []string) {
 	}
 }
 
+// decoder reads fields from one string copy of the value, so decoded
+// strings share it instead of each taking an allocation.
 type decoder struct {
-	b   []byte
+	s   string
 	bad bool
 }
 
 func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad = true
-		return 0
+	var u uint64
+	for shift, i := uint(0), 0; i < len(d.s) && i < binary.MaxVarintLen64; i, shift = i+1, shift+7 {
+		c := d.s[i]
+		u |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return int64(u>>1) ^ -int64(u&1) // zigzag, as binary.AppendVarint writes
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.bad = true
+	return 0
 }
 
 func (d *decoder) str() string {
 	n := d.int()
-	if d.bad || n < 0 || n > int64(len(d.b)) {
+	if d.bad || n < 0 || n > int64(len(d.s)) {
 		d.bad = true
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.s = d.s[n:]
 	return s
 }
 
@@ -89,7 +95,7 @@ func (d *decoder) strs() []string {
 	if n == -1 {
 		return nil
 	}
-	if d.bad || n < 0 || n > int64(len(d.b)) { // each string takes a byte at least
+	if d.bad || n < 0 || n > int64(len(d.s)) { // each string takes a byte at least
 		d.bad = true
 		return nil
 	}
@@ -101,13 +107,13 @@ func (d *decoder) strs() []string {
 }
 
 // done reports whether every field decoded and nothing is left over.
-func (d *decoder) done() bool { return !d.bad && len(d.b) == 0 }
+func (d *decoder) done() bool { return !d.bad && len(d.s) == 0 }
 
-func newDecoder(b []byte, format byte) *decoder {
+func newDecoder(b []byte, format byte) decoder {
 	if len(b) == 0 || b[0] != format {
-		return &decoder{bad: true}
+		return decoder{bad: true}
 	}
-	return &decoder{b: b[1:]}
+	return decoder{s: string(b[1:])}
 }
 
 func encodeToken(tok *Token) []byte {
