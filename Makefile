@@ -117,8 +117,9 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s) on top of its che
 	go test ./server/tokens -run '^$$' -fuzz '^FuzzParseApps$$' -fuzztime $(FUZZTIME)
 
 .PHONY: e2e
-e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo, the README's server examples.
+e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo, the README's server examples, three replicas on Redis.
 	PATH="$(BIN):$$PATH" scripts/e2e.sh
+	PATH="$(BIN):$$PATH" scripts/e2e-redis.sh
 
 .PHONY: fakehubspot
 fakehubspot: ## Build bin/fakehubspot (the fake HubSpot for demos and tests).

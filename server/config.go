@@ -57,6 +57,8 @@ type Config struct {
 	// RefreshSkew: a cached access token is handed out until this long
 	// before it expires.
 	RefreshSkew time.Duration
+	// Redis is the store replicas share; none by default.
+	Redis RedisConfig
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -75,6 +77,7 @@ func DefaultConfig() Config {
 		HubSpotOAuthVersion:  "2026-03",
 		HubSpotTimeout:       10 * time.Second,
 		RefreshSkew:          5 * time.Minute,
+		Redis:                defaultRedisConfig(),
 	}
 }
 
@@ -93,6 +96,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
 	fs.StringVar(&c.AppsFile, "apps-file", c.AppsFile, "YAML file of OAuth apps (name: client_id, client_secret or client_secret_env, redirect_uri); empty configures none")
 	fs.DurationVar(&c.RefreshSkew, "refresh-skew", c.RefreshSkew, "a cached access token is handed out until this long before it expires")
+	c.Redis.registerFlags(fs)
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -169,12 +173,14 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Redis.validate()...)
 	return errors.Join(errs...)
 }
 
-// LogValue lets the configuration be logged at startup. It holds no secret
-// (client secrets live in the apps file, which is logged by name only);
-// fields that ever do must be redacted here.
+// LogValue lets the configuration be logged at startup. Client secrets live
+// in the apps file, which is logged by name only; the shared store's
+// secrets are redacted by RedisConfig.LogValue. Fields that ever hold a
+// secret must be redacted here.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
@@ -190,6 +196,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hubspot_timeout", c.HubSpotTimeout),
 		slog.String("apps_file", c.AppsFile),
 		slog.Duration("refresh_skew", c.RefreshSkew),
+		slog.Any("redis", c.Redis),
 	)
 }
 

@@ -17,6 +17,7 @@ import (
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/catalog"
 	"github.com/eshopman/scopeguard/server/hubspot"
+	"github.com/eshopman/scopeguard/server/tokens"
 )
 
 // ErrorDomain is google.rpc.ErrorInfo.domain on every error scopeguard sends.
@@ -58,6 +59,13 @@ func toStatus(ctx context.Context, err error) error {
 	}
 	if st := hubspotStatus(ctx, err); st != nil {
 		return st
+	}
+	var leaseErr *tokens.LeaseTimeoutError
+	if errors.As(err, &leaseErr) {
+		return statusError(ctx, codes.Unavailable, scopeguardv1.ErrorReason_REFRESH_LEASE_TIMEOUT,
+			"another replica is refreshing this token and its result did not arrive within "+leaseErr.Waited.String()+"; retry shortly",
+			map[string]string{"waited_seconds": strconv.FormatInt(int64(math.Ceil(leaseErr.Waited.Seconds())), 10)},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(defaultLeaseWait)})
 	}
 	var unknownApp *unknownAppError
 	if errors.As(err, &unknownApp) {
@@ -116,6 +124,7 @@ func (e *unknownAppError) Error() string { return "unknown app " + strconv.Quote
 const (
 	defaultRateLimitWait   = 10 * time.Second // HubSpot's rolling window
 	defaultUnavailableWait = 2 * time.Second
+	defaultLeaseWait       = time.Second // the lease ends by itself; the next try usually finds the token
 )
 
 // hubspotStatus maps the hubspot package's typed errors; nil when err is

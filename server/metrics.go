@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -29,6 +30,10 @@ type Metrics struct {
 	upstreamCalls        *prometheus.CounterVec
 	refreshes            *prometheus.CounterVec
 	cacheLookups         *prometheus.CounterVec
+	// sharedStore is registered only when a shared store is configured, so
+	// a single replica exports no "down" store.
+	sharedStore         prometheus.Gauge
+	registerSharedStore sync.Once
 }
 
 // NewMetrics registers every series on a fresh registry.
@@ -57,12 +62,16 @@ func NewMetrics() *Metrics {
 		}, []string{"endpoint", "outcome"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_refreshes_total",
-			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's request; cache: a fresh token from memory) and result (ok or error).",
+			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's or replica's request; cache: a fresh token from the store) and result (ok or error).",
 		}, []string{"source", "result"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_cache_lookups_total",
 			Help: "Token cache lookups, by cache (access_token, introspection) and result (hit or miss).",
 		}, []string{"cache", "result"}),
+		sharedStore: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scopeguard_shared_store_up",
+			Help: "1 while the shared token store (Redis) answers, 0 while calls are served from this process instead. Present only with --redis-url.",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -154,6 +163,16 @@ func (m *Metrics) countHubSpotCall(endpoint hubspot.Endpoint, outcome hubspot.Ou
 func (m *Metrics) countRefresh(source tokens.Source, err error) {
 	m.refreshes.WithLabelValues(string(source), result(err)).Inc()
 	m.countCacheLookup("access_token", source)
+}
+
+// sharedStoreUp is the shared store's OnStateChange hook.
+func (m *Metrics) sharedStoreUp(up bool) {
+	m.registerSharedStore.Do(func() { m.registry.MustRegister(m.sharedStore) })
+	if up {
+		m.sharedStore.Set(1)
+	} else {
+		m.sharedStore.Set(0)
+	}
 }
 
 // countCacheLookup records whether an answer came from a cache.

@@ -83,6 +83,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return usageError(err)
 	}
+	cfg.Redis.LoadSecrets(server.LookupEnv)
 	if err := cfg.Validate(); err != nil {
 		return exitUsage, err
 	}
@@ -98,6 +99,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	defer func() { _ = svc.Close() }()
 	if err := server.Run(ctx, cfg, log, svc, metrics, nil); err != nil {
 		return exitError, err
 	}

@@ -82,6 +82,11 @@ const (
 	// "hubspot_status", "hubspot_endpoint", "correlation_id" (when HubSpot
 	// gave one).
 	ErrorReason_HUBSPOT_REJECTED ErrorReason = 11
+	// REFRESH_LEASE_TIMEOUT: replicas share refreshes through Redis, and
+	// another replica held this token's refresh lease for the whole wait
+	// without storing a token (code UNAVAILABLE, with RetryInfo). Retrying is
+	// safe: the lease ends by itself. Metadata: "waited_seconds".
+	ErrorReason_REFRESH_LEASE_TIMEOUT ErrorReason = 12
 )
 
 // Enum value maps for ErrorReason.
@@ -99,6 +104,7 @@ var (
 		9:  "HUBSPOT_BAD_RESPONSE",
 		10: "INTERNAL",
 		11: "HUBSPOT_REJECTED",
+		12: "REFRESH_LEASE_TIMEOUT",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":   0,
@@ -113,6 +119,7 @@ var (
 		"HUBSPOT_BAD_RESPONSE":       9,
 		"INTERNAL":                   10,
 		"HUBSPOT_REJECTED":           11,
+		"REFRESH_LEASE_TIMEOUT":      12,
 	}
 )
 
@@ -147,7 +154,7 @@ var File_scopeguard_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\xb1\x02\n" +
+	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\xcc\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fINVALID_REQUEST\x10\x01\x12\x14\n" +
@@ -161,7 +168,8 @@ const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\x14HUBSPOT_BAD_RESPONSE\x10\t\x12\f\n" +
 	"\bINTERNAL\x10\n" +
 	"\x12\x14\n" +
-	"\x10HUBSPOT_REJECTED\x10\vB\xb9\x01\n" +
+	"\x10HUBSPOT_REJECTED\x10\v\x12\x19\n" +
+	"\x15REFRESH_LEASE_TIMEOUT\x10\fB\xb9\x01\n" +
 	"\x11com.scopeguard.v1B\x10ErrorReasonProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
 var (

@@ -131,6 +131,16 @@ export enum ErrorReason {
    * @generated from enum value: HUBSPOT_REJECTED = 11;
    */
   HUBSPOT_REJECTED = 11,
+
+  /**
+   * REFRESH_LEASE_TIMEOUT: replicas share refreshes through Redis, and
+   * another replica held this token's refresh lease for the whole wait
+   * without storing a token (code UNAVAILABLE, with RetryInfo). Retrying is
+   * safe: the lease ends by itself. Metadata: "waited_seconds".
+   *
+   * @generated from enum value: REFRESH_LEASE_TIMEOUT = 12;
+   */
+  REFRESH_LEASE_TIMEOUT = 12,
 }
 
 /**
