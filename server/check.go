@@ -90,12 +90,18 @@ func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReaso
 func (s *Service) introspect(ctx context.Context, appName, token string) (*hubspot.TokenInfo, error) {
 	var creds hubspot.AppCredentials
 	if appName != "" {
+		if err := s.mayUseApp(ctx, appName); err != nil {
+			return nil, err
+		}
 		app, ok := s.apps.Lookup(appName)
 		if !ok {
 			return nil, &unknownAppError{name: appName}
 		}
 		creds = app.AppCredentials
 	} else if app, ok := s.apps.Only(); ok {
+		if err := s.mayUseApp(ctx, app.Name); err != nil {
+			return nil, err
+		}
 		creds = app.AppCredentials
 	}
 	return s.introspector.Introspect(ctx, creds, hubspot.Secret(token))

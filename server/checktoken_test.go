@@ -45,7 +45,7 @@ func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure fu
 		}
 	}
 	configure(&cfg)
-	return startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
+	return startServerWith(t, cfg, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
 		svc, err := server.BuildService(cfg, log, m)
 		if err != nil {
 			t.Fatalf("BuildService: %v", err)

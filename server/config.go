@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -50,6 +51,21 @@ type Config struct {
 	// RefreshSkew: a cached access token is handed out until this long
 	// before it expires.
 	RefreshSkew time.Duration
+
+	// CallersFile names the callers file (caller id -> keys, client
+	// certificate names, apps); empty lets anyone call (see
+	// AllowAnonymousCallers).
+	CallersFile string
+	// AllowAnonymousCallers lets a server without a callers file listen on a
+	// non-loopback address (for meshes that authenticate callers).
+	AllowAnonymousCallers bool
+	// CallerHubSpotRate is each caller's budget of HubSpot requests per
+	// second (0: no limit); CallerHubSpotBurst how many it may make at once.
+	CallerHubSpotRate  float64
+	CallerHubSpotBurst int
+	// HubSpotMaxConcurrent bounds the requests in flight to HubSpot, and the
+	// connections to it.
+	HubSpotMaxConcurrent int
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -68,6 +84,9 @@ func DefaultConfig() Config {
 		HubSpotOAuthVersion:  "2026-03",
 		HubSpotTimeout:       10 * time.Second,
 		RefreshSkew:          5 * time.Minute,
+		CallerHubSpotRate:    10,
+		CallerHubSpotBurst:   20,
+		HubSpotMaxConcurrent: 32,
 	}
 }
 
@@ -85,6 +104,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
 	fs.StringVar(&c.AppsFile, "apps-file", c.AppsFile, "YAML file of OAuth apps (name: client_id, client_secret or client_secret_env, redirect_uri); empty configures none")
 	fs.DurationVar(&c.RefreshSkew, "refresh-skew", c.RefreshSkew, "a cached access token is handed out until this long before it expires")
+	fs.StringVar(&c.CallersFile, "callers-file", c.CallersFile, "YAML file of callers (id: keys or client certificate names, apps); reloaded on SIGHUP; empty lets anyone call")
+	fs.BoolVar(&c.AllowAnonymousCallers, "allow-anonymous-callers", c.AllowAnonymousCallers, "serve a non-loopback address without a callers file (when a mesh authenticates callers)")
+	fs.Float64Var(&c.CallerHubSpotRate, "caller-hubspot-rate", c.CallerHubSpotRate, "HubSpot requests per second each caller may cause (0: no limit); answers from cache are free")
+	fs.IntVar(&c.CallerHubSpotBurst, "caller-hubspot-burst", c.CallerHubSpotBurst, "HubSpot requests a caller may cause at once, beyond its rate")
+	fs.IntVar(&c.HubSpotMaxConcurrent, "hubspot-max-concurrent", c.HubSpotMaxConcurrent, "HubSpot requests in flight at once (and connections to HubSpot); more wait their turn")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -156,6 +180,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
+	if c.CallerHubSpotRate < 0 || math.IsNaN(c.CallerHubSpotRate) {
+		errs = append(errs, fmt.Errorf("--caller-hubspot-rate %v: want 0 (no limit) or a positive rate", c.CallerHubSpotRate))
+	}
+	if c.CallerHubSpotBurst < 1 {
+		errs = append(errs, fmt.Errorf("--caller-hubspot-burst %d: want at least 1", c.CallerHubSpotBurst))
+	}
+	if c.HubSpotMaxConcurrent < 1 {
+		errs = append(errs, fmt.Errorf("--hubspot-max-concurrent %d: want at least 1", c.HubSpotMaxConcurrent))
+	}
 	return errors.Join(errs...)
 }
 
@@ -176,6 +209,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hubspot_timeout", c.HubSpotTimeout),
 		slog.String("apps_file", c.AppsFile),
 		slog.Duration("refresh_skew", c.RefreshSkew),
+		slog.String("callers_file", c.CallersFile),
+		slog.Bool("allow_anonymous_callers", c.AllowAnonymousCallers),
+		slog.Float64("caller_hubspot_rate", c.CallerHubSpotRate),
+		slog.Int("caller_hubspot_burst", c.CallerHubSpotBurst),
+		slog.Int("hubspot_max_concurrent", c.HubSpotMaxConcurrent),
 	)
 }
 

@@ -65,6 +65,23 @@ func toStatus(ctx context.Context, err error) error {
 			"no app named "+strconv.Quote(unknownApp.name)+" is configured; check the server's --apps-file",
 			map[string]string{"app": unknownApp.name})
 	}
+	var notAllowed *appNotAllowedError
+	if errors.As(err, &notAllowed) {
+		return statusError(ctx, codes.PermissionDenied, scopeguardv1.ErrorReason_APP_NOT_ALLOWED,
+			"caller "+strconv.Quote(notAllowed.caller)+" may not use app "+strconv.Quote(notAllowed.app)+"; the server's callers file lists the apps each caller may use",
+			map[string]string{"caller": notAllowed.caller, "app": notAllowed.app})
+	}
+	var limited *callerRateLimitedError
+	if errors.As(err, &limited) {
+		return statusError(ctx, codes.ResourceExhausted, scopeguardv1.ErrorReason_CALLER_RATE_LIMITED,
+			"caller "+strconv.Quote(limited.caller)+" has spent its budget of HubSpot requests; retry after "+limited.retryAfter.Round(time.Millisecond).String(),
+			map[string]string{"caller": limited.caller, "retry_after_seconds": strconv.FormatInt(limited.retryAfterSeconds(), 10)},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(limited.retryAfter)},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject:     "caller:" + limited.caller,
+				Description: "scopeguard's per-caller budget of HubSpot requests",
+			}}})
+	}
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "the call was cancelled")
 	}

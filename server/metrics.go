@@ -29,6 +29,8 @@ type Metrics struct {
 	upstreamCalls        *prometheus.CounterVec
 	refreshes            *prometheus.CounterVec
 	cacheLookups         *prometheus.CounterVec
+	callerRejections     *prometheus.CounterVec
+	callersReloads       *prometheus.CounterVec
 }
 
 // NewMetrics registers every series on a fresh registry.
@@ -38,7 +40,7 @@ func NewMetrics() *Metrics {
 		registry: reg,
 		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 			grpcprom.WithHistogramBuckets([]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5}),
-		)),
+		), grpcprom.WithContextLabels("caller")),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_decisions_total",
 			Help: "Endpoint decisions made by CheckScopes and PlanScopes, by verdict.",
@@ -63,11 +65,20 @@ func NewMetrics() *Metrics {
 			Name: "scopeguard_cache_lookups_total",
 			Help: "Token cache lookups, by cache (access_token, introspection) and result (hit or miss).",
 		}, []string{"cache", "result"}),
+		callerRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_caller_rejections_total",
+			Help: "Calls refused for their caller, by caller (\"anonymous\" when the call named none) and reason (unauthenticated, app_not_allowed, rate_limited).",
+		}, []string{"caller", "reason"}),
+		callersReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_callers_reloads_total",
+			Help: "Reloads of the callers file (SIGHUP), by result (ok, or error: the previous callers stayed in force).",
+		}, []string{"result"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
+		m.callerRejections, m.callersReloads,
 	)
 	// Resolved once: a label lookup per decision would cost more than the
 	// catalog match it counts.
@@ -144,4 +155,10 @@ func result(err error) string {
 		return "error"
 	}
 	return "ok"
+}
+
+// countCallerRejection counts a call refused for its caller. Labels are
+// bounded: caller ids come from the callers file.
+func (m *Metrics) countCallerRejection(caller, reason string) {
+	m.callerRejections.WithLabelValues(caller, reason).Inc()
 }

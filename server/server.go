@@ -11,11 +11,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
 	"time"
 
 	"buf.build/go/protovalidate"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
@@ -33,7 +40,12 @@ type Server struct {
 	grpc    *grpc.Server
 	health  *health.Server
 	metrics *Metrics
+	callers *callerRegistry
 }
+
+// appLister is implemented by services that hold configured apps (Service),
+// so that the callers file can be checked against their names.
+type appLister interface{ AppNames() []string }
 
 // New builds the server: the interceptor chain (request id, metrics,
 // logging, recovery, validation; outermost first), explicit limits, the
@@ -50,19 +62,34 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey, logging.MethodTypeFieldKey),
 	}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(recoveryHandler(log))}
+	var knownApp func(string) bool
+	if apps, ok := svc.(appLister); ok {
+		names := apps.AppNames()
+		knownApp = func(name string) bool { return slices.Contains(names, name) }
+	}
+	callers, err := newCallerRegistry(cfg, log, metrics, knownApp)
+	if err != nil {
+		return nil, fmt.Errorf("--callers-file: %w", err)
+	}
+	// Health checks and reflection need no caller.
+	authenticated := selector.MatchFunc(needsCaller)
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
-			metrics.grpc.UnaryServerInterceptor(),
+			callers.identifyUnary,
+			metrics.grpc.UnaryServerInterceptor(grpcprom.WithLabelsFromContext(callerLabels)),
 			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
 			recovery.UnaryServerInterceptor(recoverOpts...),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(callers.authenticate), authenticated),
 			validationUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			requestIDStream,
-			metrics.grpc.StreamServerInterceptor(),
+			callers.identifyStream,
+			metrics.grpc.StreamServerInterceptor(grpcprom.WithLabelsFromContext(callerLabels)),
 			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
 			recovery.StreamServerInterceptor(recoverOpts...),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(callers.authenticate), authenticated),
 			validationStream(validator),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
@@ -90,8 +117,13 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	grpc_health_v1.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 	metrics.grpc.InitializeMetrics(gs)
-	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics}, nil
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, callers: callers}, nil
 }
+
+// ReloadCallers reads the callers file again; calls in flight keep the
+// callers they started with. A file that does not load leaves the callers
+// in force, and the error (also logged) says why.
+func (s *Server) ReloadCallers() error { return s.callers.reload() }
 
 // Serve reports SERVING and answers calls on lis until Shutdown.
 func (s *Server) Serve(lis net.Listener) error {
@@ -163,18 +195,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 			serveErr <- fmt.Errorf("serve: %w", err)
 		}
 	}()
-	select {
-	case err := <-serveErr:
-		srv.grpc.Stop()
-		return err
-	case <-ctx.Done():
-		log.Info("shutting down", slog.String("reason", context.Cause(ctx).Error()))
-		srv.Shutdown(context.WithoutCancel(ctx))
-		if metricsServer != nil {
-			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			_ = metricsServer.Shutdown(shutdownCtx)
+	// SIGHUP reloads the callers file.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	for {
+		select {
+		case <-hangups:
+			_ = srv.ReloadCallers() // logged; the previous callers stay in force
+		case err := <-serveErr:
+			srv.grpc.Stop()
+			return err
+		case <-ctx.Done():
+			log.Info("shutting down", slog.String("reason", context.Cause(ctx).Error()))
+			srv.Shutdown(context.WithoutCancel(ctx))
+			if metricsServer != nil {
+				shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+				defer cancel()
+				_ = metricsServer.Shutdown(shutdownCtx)
+			}
+			return nil
 		}
-		return nil
 	}
 }

@@ -67,10 +67,16 @@ func (ts *testServer) assertNoSecrets(t *testing.T, err error, secrets ...string
 // and metrics) until the test ends.
 func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
 	t.Helper()
+	return startServerWith(t, server.DefaultConfig(), build)
+}
+
+// startServerWith is startServer with the server configured by cfg.
+func startServerWith(t *testing.T, cfg server.Config, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
+	t.Helper()
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := server.NewMetrics()
-	ts := serveBufconn(t, server.DefaultConfig(), log, build(log, metrics), metrics)
+	ts := serveBufconn(t, cfg, log, build(log, metrics), metrics)
 	ts.logs = logs
 	return ts
 }

@@ -67,6 +67,9 @@ func NewService(d Deps) *Service {
 	}
 }
 
+// AppNames lists the configured apps' names, sorted.
+func (s *Service) AppNames() []string { return s.apps.Names() }
+
 // BuildService assembles the production service from cfg: the embedded
 // catalog, the HubSpot client, the token caches and the apps file, all
 // reporting to metrics.
@@ -76,11 +79,13 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		return nil, err
 	}
 	client, err := hubspot.New(hubspot.Options{
-		BaseURL:      cfg.HubSpotAPIURL,
-		OAuthVersion: version,
-		Timeout:      cfg.HubSpotTimeout,
-		Logger:       log,
-		OnCall:       metrics.countHubSpotCall,
+		BaseURL:       cfg.HubSpotAPIURL,
+		OAuthVersion:  version,
+		Timeout:       cfg.HubSpotTimeout,
+		Logger:        log,
+		OnCall:        metrics.countHubSpotCall,
+		Admit:         hubspotAdmission(metrics),
+		MaxConcurrent: cfg.HubSpotMaxConcurrent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hubspot client: %w", err)
