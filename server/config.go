@@ -66,6 +66,13 @@ type Config struct {
 	// HubSpotMaxConcurrent bounds the requests in flight to HubSpot, and the
 	// connections to it.
 	HubSpotMaxConcurrent int
+	// TLSCertFile and TLSKeyFile, when set, serve the gRPC port over TLS;
+	// the pair is read again when either file changes.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSClientCAFile, when set, verifies client certificates against these
+	// CAs (mTLS); the callers file's cert_names map them to callers.
+	TLSClientCAFile string
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -109,6 +116,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.CallerHubSpotRate, "caller-hubspot-rate", c.CallerHubSpotRate, "HubSpot requests per second each caller may cause (0: no limit); answers from cache are free")
 	fs.IntVar(&c.CallerHubSpotBurst, "caller-hubspot-burst", c.CallerHubSpotBurst, "HubSpot requests a caller may cause at once, beyond its rate")
 	fs.IntVar(&c.HubSpotMaxConcurrent, "hubspot-max-concurrent", c.HubSpotMaxConcurrent, "HubSpot requests in flight at once (and connections to HubSpot); more wait their turn")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate (chain) of the gRPC port; with --tls-key-file, serves TLS and reloads the pair when the files change")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key for --tls-cert-file")
+	fs.StringVar(&c.TLSClientCAFile, "tls-client-ca-file", c.TLSClientCAFile, "PEM CAs that client certificates must chain to (mTLS); the callers file's cert_names map them to callers")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -189,7 +199,32 @@ func (c Config) Validate() error {
 	if c.HubSpotMaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("--hubspot-max-concurrent %d: want at least 1", c.HubSpotMaxConcurrent))
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file: give both or neither"))
+	}
+	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
+		errs = append(errs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file (client certificates need TLS)"))
+	}
+	if c.CallersFile == "" && !c.AllowAnonymousCallers && !loopback(c.Listen) {
+		errs = append(errs, fmt.Errorf("--listen %s is reachable from other hosts and there is no --callers-file: anyone who reaches the port "+
+			"could mint access tokens for the configured apps and spend their HubSpot quota; give a --callers-file, "+
+			"listen on a loopback address, or pass --allow-anonymous-callers if a mesh authenticates callers for you", c.Listen))
+	}
 	return errors.Join(errs...)
+}
+
+// loopback reports whether a listen address only accepts connections from
+// this host: localhost or a loopback IP. An empty host listens everywhere.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogValue lets the configuration be logged at startup. It holds no secret
@@ -214,6 +249,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("caller_hubspot_rate", c.CallerHubSpotRate),
 		slog.Int("caller_hubspot_burst", c.CallerHubSpotBurst),
 		slog.Int("hubspot_max_concurrent", c.HubSpotMaxConcurrent),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.String("tls_client_ca_file", c.TLSClientCAFile),
 	)
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -73,7 +75,18 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	}
 	// Health checks and reflection need no caller.
 	authenticated := selector.MatchFunc(needsCaller)
+	tc, err := tlsConfig(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	if tc != nil {
+		creds = credentials.NewTLS(tc)
+	} else if cfg.CallersFile != "" && !loopback(cfg.Listen) {
+		log.Warn("callers' keys cross the network in clear text: serve TLS (--tls-cert-file, --tls-key-file) unless a mesh encrypts the traffic")
+	}
 	gs := grpc.NewServer(
+		grpc.Creds(creds),
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
 			callers.identifyUnary,
