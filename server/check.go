@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -16,6 +17,9 @@ import (
 // the scopes of an access token, introspected once and cached) allow the
 // call. Missing scopes and unknown endpoints are answers, not errors.
 func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	if err := checkGrantedNames(ctx, req.GetGrantedScopes()); err != nil {
+		return nil, err
+	}
 	resp := &scopeguardv1.CheckScopesResponse{}
 	app := req.GetAppType()
 	var grants catalog.Grants
@@ -32,7 +36,7 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	} else {
 		grants = s.catalog.NewGrants(req.GetGrantedScopes()...)
 	}
-	resp.GrantedScopes = clipNames(grants.Scopes(), len(grants.Scopes()))
+	resp.GrantedScopes = clipNames(grants.Scopes(), maxGrantedNames)
 	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
 
 	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
@@ -149,6 +153,38 @@ const (
 	maxEchoedNameSize = 128
 	maxEchoedUnknown  = 100
 )
+
+// maxGrantedNames caps the scope names granted_scopes may hold once its
+// items are split (the proto bounds the items: 1,000 of up to 8 KiB each).
+// HubSpot has a few hundred scopes; every name costs a sort, a lookup and
+// an echo, so a request splitting into millions of them is refused before
+// any of that work.
+const maxGrantedNames = 1000
+
+// checkGrantedNames refuses granted_scopes that split into more than
+// maxGrantedNames names. It counts as Catalog.NewGrants splits (on spaces,
+// commas, tabs and line breaks), without allocating, and stops at the cap.
+func checkGrantedNames(ctx context.Context, items []string) error {
+	names := 0
+	for _, item := range items {
+		inName := false
+		for i := range len(item) {
+			switch item[i] {
+			case ' ', ',', '\t', '\n', '\r':
+				inName = false
+			default:
+				if !inName {
+					inName = true
+					if names++; names > maxGrantedNames {
+						return endpointErrors(ctx, []*endpointError{{field: "granted_scopes",
+							err: fmt.Errorf("more than %d scope names once split; HubSpot has far fewer scopes", maxGrantedNames)}})
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
 
 // clipNames bounds caller-given names for echoing: at most limit of them,
 // each clipped to maxEchoedNameSize bytes. names may be shared; it is

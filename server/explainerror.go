@@ -17,6 +17,9 @@ import (
 // token really holds (given, or introspected from the token), and answers
 // with the root cause and the steps that fix it.
 func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErrorRequest) (*scopeguardv1.ExplainErrorResponse, error) {
+	if err := checkGrantedNames(ctx, req.GetGrantedScopes()); err != nil {
+		return nil, err
+	}
 	in := explain.Input{
 		HTTPStatus:  int(req.GetHttpStatus()),
 		Body:        req.GetBody(),
