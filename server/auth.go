@@ -19,8 +19,6 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
-	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
-	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/callers"
@@ -31,7 +29,7 @@ import (
 // after the request id), reads the call's credentials, so that logs and
 // metrics label every call with its caller, rejected ones included.
 // authenticate, where the chain authenticates (go-grpc-middleware's auth
-// interceptor behind a selector that leaves health and reflection open),
+// interceptor behind a selector that leaves health checks open),
 // refuses a call that named no caller. Both read the same callers table,
 // swapped whole on reload, so a call never sees half a file.
 
@@ -310,17 +308,12 @@ func (r *callerRegistry) authenticate(ctx context.Context) (context.Context, err
 		unauthenticatedMessages[id.problem], map[string]string{"problem": id.problem})
 }
 
-// needsCaller selects the calls authenticate checks: all but health checks
-// (load balancers and probes hold no key) and reflection (the schema is
-// public, and grpcurl needs it).
+// needsCaller selects the calls authenticate checks: all but health checks,
+// since load balancers and probes hold no key. Reflection needs a caller too
+// (grpcurl sends -H headers with its reflection requests): its answers are
+// large for the request, and a client that never reads them would pin them.
 func needsCaller(_ context.Context, call interceptors.CallMeta) bool {
-	switch call.Service {
-	case grpc_health_v1.Health_ServiceDesc.ServiceName,
-		reflectionv1.ServerReflection_ServiceDesc.ServiceName,
-		reflectionv1alpha.ServerReflection_ServiceDesc.ServiceName:
-		return false
-	}
-	return true
+	return call.Service != grpc_health_v1.Health_ServiceDesc.ServiceName
 }
 
 // appNotAllowedError means the caller used an app it is not granted.

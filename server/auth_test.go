@@ -126,20 +126,26 @@ func TestCallersAreAuthenticated(t *testing.T) {
 			t.Fatalf("CheckScopes with reports' key: %v", err)
 		}
 	})
-	t.Run("health and reflection stay open", func(t *testing.T) {
+	t.Run("health stays open, reflection needs a key", func(t *testing.T) {
 		t.Parallel()
 		if _, err := grpc_health_v1.NewHealthClient(ts.conn).Check(t.Context(), &grpc_health_v1.HealthCheckRequest{}); err != nil {
 			t.Errorf("health check without a key: %v", err)
 		}
-		stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(t.Context())
-		if err == nil {
-			err = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+		listServices := func(ctx context.Context) error {
+			stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(ctx)
+			if err == nil {
+				err = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+			}
+			if err == nil {
+				_, err = stream.Recv()
+			}
+			return err
 		}
-		if err == nil {
-			_, err = stream.Recv()
+		if err := listServices(t.Context()); status.Code(err) != codes.Unauthenticated {
+			t.Errorf("reflection without a key: %v, want Unauthenticated", err)
 		}
-		if err != nil {
-			t.Errorf("reflection without a key: %v", err)
+		if err := listServices(withKey(t.Context(), checkoutKey)); err != nil {
+			t.Errorf("reflection with a key: %v", err)
 		}
 	})
 }

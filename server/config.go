@@ -73,6 +73,14 @@ type Config struct {
 	// TLSClientCAFile, when set, verifies client certificates against these
 	// CAs (mTLS); the callers file's cert_names map them to callers.
 	TLSClientCAFile string
+	// MaxConnections bounds the client connections served at once; more are
+	// closed on arrival.
+	MaxConnections int
+	// MaxConnectionAge is how long a connection lives before the server asks
+	// its client to reconnect (GOAWAY); MaxConnectionAgeGrace is how long
+	// its open calls then have before it is closed.
+	MaxConnectionAge      time.Duration
+	MaxConnectionAgeGrace time.Duration
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -85,7 +93,7 @@ func DefaultConfig() Config {
 		// A request may carry 1,000 endpoints of up to 4 KiB each, or a
 		// 1 MiB error body: 8 MiB leaves room for both.
 		MaxRecvBytes:         8 << 20,
-		MaxConcurrentStreams: 256,
+		MaxConcurrentStreams: 100,
 		ShutdownTimeout:      10 * time.Second,
 		HubSpotAPIURL:        "https://api.hubapi.com",
 		HubSpotOAuthVersion:  "2026-03",
@@ -94,6 +102,11 @@ func DefaultConfig() Config {
 		CallerHubSpotRate:    10,
 		CallerHubSpotBurst:   20,
 		HubSpotMaxConcurrent: 32,
+		MaxConnections:       1024,
+		// Clients reconnect on GOAWAY without failing calls; the grace
+		// outlasts the slowest call (a refresh with its retries, ~20 s).
+		MaxConnectionAge:      5 * time.Minute,
+		MaxConnectionAgeGrace: 30 * time.Second,
 	}
 }
 
@@ -119,6 +132,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate (chain) of the gRPC port; with --tls-key-file, serves TLS and reloads the pair when the files change")
 	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key for --tls-cert-file")
 	fs.StringVar(&c.TLSClientCAFile, "tls-client-ca-file", c.TLSClientCAFile, "PEM CAs that client certificates must chain to (mTLS); the callers file's cert_names map them to callers")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "client connections served at once; more are closed on arrival")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", c.MaxConnectionAge, "a connection this old is asked to reconnect (GOAWAY), which bounds what one client holds")
+	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", c.MaxConnectionAgeGrace, "how long calls open on an aged connection may still run before it is closed")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -199,6 +215,12 @@ func (c Config) Validate() error {
 	if c.HubSpotMaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("--hubspot-max-concurrent %d: want at least 1", c.HubSpotMaxConcurrent))
 	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("--max-connections %d: want at least 1", c.MaxConnections))
+	}
+	if c.MaxConnectionAge <= 0 || c.MaxConnectionAgeGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--max-connection-age %s, --max-connection-age-grace %s: want positive durations", c.MaxConnectionAge, c.MaxConnectionAgeGrace))
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file: give both or neither"))
 	}
@@ -252,6 +274,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
 		slog.String("tls_client_ca_file", c.TLSClientCAFile),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.Duration("max_connection_age", c.MaxConnectionAge),
+		slog.Duration("max_connection_age_grace", c.MaxConnectionAgeGrace),
 	)
 }
 

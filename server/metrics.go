@@ -31,6 +31,8 @@ type Metrics struct {
 	cacheLookups         *prometheus.CounterVec
 	callerRejections     *prometheus.CounterVec
 	callersReloads       *prometheus.CounterVec
+	connectionsOpen      prometheus.Gauge
+	connectionsRefused   prometheus.Counter
 }
 
 // NewMetrics registers every series on a fresh registry.
@@ -73,12 +75,20 @@ func NewMetrics() *Metrics {
 			Name: "scopeguard_callers_reloads_total",
 			Help: "Reloads of the callers file (SIGHUP), by result (ok, or error: the previous callers stayed in force).",
 		}, []string{"result"}),
+		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scopeguard_connections_open",
+			Help: "Client connections open on the gRPC port.",
+		}),
+		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scopeguard_connections_refused_total",
+			Help: "Client connections closed on arrival because --max-connections were open.",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
-		m.callerRejections, m.callersReloads,
+		m.callerRejections, m.callersReloads, m.connectionsOpen, m.connectionsRefused,
 	)
 	// Resolved once: a label lookup per decision would cost more than the
 	// catalog match it counts.

@@ -73,7 +73,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	if err != nil {
 		return nil, fmt.Errorf("--callers-file: %w", err)
 	}
-	// Health checks and reflection need no caller.
+	// Health checks need no caller.
 	authenticated := selector.MatchFunc(needsCaller)
 	tc, err := tlsConfig(cfg, log)
 	if err != nil {
@@ -106,6 +106,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			validationStream(validator),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.MaxSendMsgSize(maxAnswerBytes),
 		// A fixed pool of stream workers keeps its goroutines, and with them
 		// their grown stacks: without it every call starts on a fresh 8 KiB
 		// stack, and the interceptor chain plus protovalidate's CEL
@@ -117,9 +118,11 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			PermitWithoutStream: true,
 		}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: 15 * time.Minute,
-			Time:              2 * time.Minute,
-			Timeout:           20 * time.Second,
+			MaxConnectionIdle:     15 * time.Minute,
+			MaxConnectionAge:      cfg.MaxConnectionAge,
+			MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
+			Time:                  2 * time.Minute,
+			Timeout:               20 * time.Second,
 		}),
 	)
 	hs := health.NewServer()
@@ -138,11 +141,12 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 // in force, and the error (also logged) says why.
 func (s *Server) ReloadCallers() error { return s.callers.reload() }
 
-// Serve reports SERVING and answers calls on lis until Shutdown.
+// Serve reports SERVING and answers calls on lis until Shutdown, serving at
+// most cfg.MaxConnections connections at once.
 func (s *Server) Serve(lis net.Listener) error {
 	s.health.Resume()
 	s.log.Info("serving", slog.String("addr", lis.Addr().String()))
-	return s.grpc.Serve(lis)
+	return s.grpc.Serve(limitConnections(lis, s.cfg.MaxConnections, s.metrics))
 }
 
 // Shutdown reports NOT_SERVING, lets open calls finish for up to the

@@ -88,8 +88,8 @@ const (
 	// key that matches no caller, or a key and a certificate naming different
 	// callers. The key is never echoed or logged. Metadata: "problem"
 	// ("no_credentials", "unknown_key", "malformed_authorization",
-	// "conflicting_credentials"). Health checks and reflection never need a
-	// caller.
+	// "conflicting_credentials"). Health checks never need a caller;
+	// reflection does.
 	ErrorReason_CALLER_UNAUTHENTICATED ErrorReason = 12
 	// APP_NOT_ALLOWED: the caller used an app the callers file does not grant
 	// it, by naming it (RefreshToken, CheckScopes, ExplainError) or through the

@@ -139,8 +139,8 @@ export enum ErrorReason {
    * key that matches no caller, or a key and a certificate naming different
    * callers. The key is never echoed or logged. Metadata: "problem"
    * ("no_credentials", "unknown_key", "malformed_authorization",
-   * "conflicting_credentials"). Health checks and reflection never need a
-   * caller.
+   * "conflicting_credentials"). Health checks never need a caller;
+   * reflection does.
    *
    * @generated from enum value: CALLER_UNAUTHENTICATED = 12;
    */
