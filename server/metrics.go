@@ -33,6 +33,7 @@ type Metrics struct {
 	callersReloads       *prometheus.CounterVec
 	connectionsOpen      prometheus.Gauge
 	connectionsRefused   prometheus.Counter
+	undecodableRequests  *prometheus.CounterVec
 }
 
 // NewMetrics registers every series on a fresh registry.
@@ -83,12 +84,17 @@ func NewMetrics() *Metrics {
 			Name: "scopeguard_connections_refused_total",
 			Help: "Client connections closed on arrival because --max-connections were open.",
 		}),
+		undecodableRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_undecodable_requests_total",
+			Help: "Requests refused because they do not decode, by method and reason (utf8: a string field is not valid UTF-8; malformed: not the message's encoding).",
+		}, []string{"method", "reason"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
 		m.callerRejections, m.callersReloads, m.connectionsOpen, m.connectionsRefused,
+		m.undecodableRequests,
 	)
 	// Resolved once: a label lookup per decision would cost more than the
 	// catalog match it counts.

@@ -85,8 +85,10 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	} else if cfg.CallersFile != "" && !loopback(cfg.Listen) {
 		log.Warn("callers' keys cross the network in clear text: serve TLS (--tls-cert-file, --tls-key-file) unless a mesh encrypts the traffic")
 	}
+	codec := newRequestCodec(log, metrics)
 	gs := grpc.NewServer(
 		grpc.Creds(creds),
+		grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
 			callers.identifyUnary,
@@ -94,6 +96,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(callers.authenticate), authenticated),
+			codec.rejectUndecodableUnary,
 			validationUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
@@ -103,6 +106,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
 			recovery.StreamServerInterceptor(recoverOpts...),
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(callers.authenticate), authenticated),
+			codec.rejectUndecodableStream,
 			validationStream(validator),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
