@@ -276,7 +276,7 @@ func TestTheOnlyAppNeedsAGrantToo(t *testing.T) {
 
 func TestCallersFileNamesOnlyConfiguredApps(t *testing.T) {
 	t.Parallel()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.AppsFile = writeFile(t, "apps.yaml", testAppsYAML)
 	cfg.CallersFile = writeFile(t, "callers.yaml", strings.Replace(checkoutOnlyYAML, "[shop]", "[shpo]", 1))
 	discard := slog.New(slog.DiscardHandler)
@@ -309,7 +309,7 @@ func (g *gatedCheck) CheckScopes(ctx context.Context, _ *scopeguardv1.CheckScope
 
 func TestCallersReload(t *testing.T) {
 	t.Parallel()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.CallersFile = writeFile(t, "callers.yaml", "callers:\n  checkout: {key_sha256: "+keyDigest(checkoutKey)+"}\n")
 	logs := &logbuf.Buffer{}
 	svc := &gatedCheck{started: make(chan struct{}), release: make(chan struct{})}

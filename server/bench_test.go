@@ -22,7 +22,7 @@ func benchServer(b *testing.B) *testServer {
 	b.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	metrics := server.NewMetrics()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	svc, err := server.BuildService(cfg, log, metrics)
 	if err != nil {
 		b.Fatal(err)

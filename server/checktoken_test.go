@@ -36,7 +36,7 @@ var shopGrant = hubspottest.Grant{
 // (the OAuth version, say).
 func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure func(*server.Config)) *testServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = hubspotURL
 	if appsYAML != "" {
 		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")

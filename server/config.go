@@ -34,6 +34,10 @@ type Config struct {
 	MaxConcurrentStreams uint
 	// ShutdownTimeout bounds graceful shutdown before open calls are cut.
 	ShutdownTimeout time.Duration
+	// ShutdownDrain is how long the server keeps serving while health
+	// checks already say NOT_SERVING, so load balancers steer new calls
+	// away before the listener closes.
+	ShutdownDrain time.Duration
 	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
 	// disables it.
 	MetricsListen string
@@ -95,6 +99,7 @@ func DefaultConfig() Config {
 		MaxRecvBytes:         8 << 20,
 		MaxConcurrentStreams: 100,
 		ShutdownTimeout:      10 * time.Second,
+		ShutdownDrain:        5 * time.Second,
 		HubSpotAPIURL:        "https://api.hubapi.com",
 		HubSpotOAuthVersion:  "2026-03",
 		HubSpotTimeout:       10 * time.Second,
@@ -118,6 +123,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", c.MaxRecvBytes, "largest request message accepted, in bytes")
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", c.ShutdownDrain, "on shutdown, how long to keep serving while health checks say NOT_SERVING, so load balancers move traffic away first (0 for none)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
 	fs.StringVar(&c.HubSpotAPIURL, "hubspot-api-url", c.HubSpotAPIURL, "HubSpot API base URL (point it at a fake HubSpot for tests and demos)")
 	fs.StringVar(&c.HubSpotOAuthVersion, "hubspot-oauth-version", c.HubSpotOAuthVersion, `HubSpot OAuth API: "2026-03" or "v1" (v1 is shut off on 2027-02-16)`)
@@ -206,6 +212,9 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
+	if c.ShutdownDrain < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-drain %s: want 0 or a positive duration", c.ShutdownDrain))
+	}
 	if c.CallerHubSpotRate < 0 || math.IsNaN(c.CallerHubSpotRate) {
 		errs = append(errs, fmt.Errorf("--caller-hubspot-rate %v: want 0 (no limit) or a positive rate", c.CallerHubSpotRate))
 	}
@@ -260,6 +269,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_recv_bytes", c.MaxRecvBytes),
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("shutdown_drain", c.ShutdownDrain),
 		slog.String("metrics_listen", c.MetricsListen),
 		slog.String("hubspot_api_url", c.HubSpotAPIURL),
 		slog.String("hubspot_oauth_version", c.HubSpotOAuthVersion),

@@ -64,7 +64,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestConnectionLimit(t *testing.T) {
 	t.Parallel()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
 	cfg.MaxConnections = 2
 	svc, err := server.BuildService(cfg, slog.New(slog.DiscardHandler), server.NewMetrics())
@@ -304,7 +304,7 @@ const checkScopesMethod = "/scopeguard.v1.ScopeGuardService/CheckScopes"
 // at most MaxConcurrentStreams answers; the rest are refused.
 // Not parallel: it measures the process's heap.
 func TestStalledReaderPinsBoundedMemory(t *testing.T) {
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
 	cfg.MaxConcurrentStreams = 8
 	svc, err := server.BuildService(cfg, slog.New(slog.DiscardHandler), server.NewMetrics())
@@ -356,7 +356,7 @@ func TestStalledReaderPinsBoundedMemory(t *testing.T) {
 // it pinned.
 func TestStalledConnectionAgesOut(t *testing.T) {
 	t.Parallel()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
 	cfg.MaxConnectionAge = 100 * time.Millisecond
 	cfg.MaxConnectionAgeGrace = 100 * time.Millisecond
@@ -383,7 +383,7 @@ func TestStalledConnectionAgesOut(t *testing.T) {
 // flow-control window: every stream ends, nothing stays queued.
 func TestStalledReaderWithoutKeyPinsNothing(t *testing.T) {
 	t.Parallel()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
 	cfg.CallersFile = writeFile(t, "callers.yaml", "callers:\n  checkout: {key_sha256: "+keyDigest(checkoutKey)+"}\n")
 	svc, err := server.BuildService(cfg, slog.New(slog.DiscardHandler), server.NewMetrics())

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,12 +25,14 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 )
@@ -43,6 +46,10 @@ type Server struct {
 	health  *health.Server
 	metrics *Metrics
 	callers *callerRegistry
+	// endWatches ends the health Watch streams, which would otherwise
+	// hold GracefulStop until its timeout.
+	endWatches context.CancelFunc
+	shutdown   sync.Once
 }
 
 // appLister is implemented by services that hold configured apps (Service),
@@ -132,13 +139,39 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	hs := health.NewServer()
 	hs.SetServingStatus("", grpc_health_v1.HealthCheckResponse_NOT_SERVING)
 	hs.SetServingStatus(scopeguardv1.ScopeGuardService_ServiceDesc.ServiceName, grpc_health_v1.HealthCheckResponse_NOT_SERVING)
+	watching, endWatches := context.WithCancel(context.Background())
 
 	scopeguardv1.RegisterScopeGuardServiceServer(gs, svc)
-	grpc_health_v1.RegisterHealthServer(gs, hs)
+	grpc_health_v1.RegisterHealthServer(gs, &healthService{Server: hs, stopping: watching})
 	reflection.Register(gs)
 	metrics.grpc.InitializeMetrics(gs)
-	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, callers: callers}, nil
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, callers: callers, endWatches: endWatches}, nil
 }
+
+// healthService is grpc-go's health service whose Watch streams end, with
+// UNAVAILABLE, once stopping is done.
+type healthService struct {
+	*health.Server
+	stopping context.Context
+}
+
+func (h *healthService) Watch(req *grpc_health_v1.HealthCheckRequest, stream grpc_health_v1.Health_WatchServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	defer context.AfterFunc(h.stopping, cancel)()
+	err := h.Server.Watch(req, &watchStream{Health_WatchServer: stream, ctx: ctx})
+	if h.stopping.Err() != nil {
+		return status.Error(codes.Unavailable, "the server is shutting down; watch another instance")
+	}
+	return err
+}
+
+type watchStream struct {
+	grpc_health_v1.Health_WatchServer
+	ctx context.Context
+}
+
+func (s *watchStream) Context() context.Context { return s.ctx }
 
 // ReloadCallers reads the callers file again; calls in flight keep the
 // callers they started with. A file that does not load leaves the callers
@@ -153,10 +186,27 @@ func (s *Server) Serve(lis net.Listener) error {
 	return s.grpc.Serve(limitConnections(lis, s.cfg.MaxConnections, s.metrics))
 }
 
-// Shutdown reports NOT_SERVING, lets open calls finish for up to the
-// configured timeout (or until ctx ends), then cuts what is left.
+// Shutdown reports NOT_SERVING (health Watch streams hear it at once), keeps
+// serving for the configured drain so load balancers move traffic away, ends
+// the Watch streams, lets open calls finish for up to the configured timeout,
+// then cuts what is left. ctx ending cuts the drain and the wait short.
+// Later calls wait for the first to finish.
 func (s *Server) Shutdown(ctx context.Context) {
+	s.shutdown.Do(func() { s.stop(ctx) })
+}
+
+func (s *Server) stop(ctx context.Context) {
 	s.health.Shutdown()
+	if s.cfg.ShutdownDrain > 0 {
+		s.log.Info("draining: health checks say NOT_SERVING", slog.Duration("drain", s.cfg.ShutdownDrain))
+		drained := time.NewTimer(s.cfg.ShutdownDrain)
+		select {
+		case <-drained.C:
+		case <-ctx.Done():
+			drained.Stop()
+		}
+	}
+	s.endWatches()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
 	done := make(chan struct{})

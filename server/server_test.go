@@ -63,11 +63,19 @@ func (ts *testServer) assertNoSecrets(t *testing.T, err error, secrets ...string
 	}
 }
 
+// testConfig is the default configuration without the shutdown drain,
+// which would add its seconds to every test server's cleanup.
+func testConfig() server.Config {
+	cfg := server.DefaultConfig()
+	cfg.ShutdownDrain = 0
+	return cfg
+}
+
 // startServer serves the service build returns (given the server's logger
 // and metrics) until the test ends.
 func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
 	t.Helper()
-	return startServerWith(t, server.DefaultConfig(), build)
+	return startServerWith(t, testConfig(), build)
 }
 
 // startServerWith is startServer with the server configured by cfg.
@@ -113,7 +121,7 @@ func serveBufconn(t testing.TB, cfg server.Config, log *slog.Logger, svc scopegu
 // (none when empty).
 func startScopeGuard(t *testing.T, hubspotURL, appsYAML string) *testServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = hubspotURL
 	if appsYAML != "" {
 		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
@@ -496,7 +504,7 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	t.Parallel()
 	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
 	logs := &logbuf.Buffer{}
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.ShutdownTimeout = 50 * time.Millisecond
 	ts := serveBufconn(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())
 	result := make(chan error, 1)
@@ -513,5 +521,79 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "graceful stop timed out") {
 		t.Errorf("forced stop not logged:\n%s", logs.String())
+	}
+}
+
+// TestShutdownEndsHealthWatches: a Watch stream hears NOT_SERVING when
+// shutdown starts and ends once the drain is over, so it does not hold the
+// graceful stop to its timeout.
+func TestShutdownEndsHealthWatches(t *testing.T) {
+	t.Parallel()
+	logs := &logbuf.Buffer{}
+	cfg := testConfig()
+	cfg.ShutdownTimeout = time.Minute
+	ts := serveBufconn(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), panicking{}, server.NewMetrics())
+	watch, err := grpc_health_v1.NewHealthClient(ts.conn).Watch(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := watch.Recv(); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Fatalf("first watch answer = %v, %v; want SERVING", resp, err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		ts.srv.Shutdown(context.Background())
+		close(stopped)
+	}()
+	if resp, err := watch.Recv(); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("watch answer at shutdown = %v, %v; want NOT_SERVING", resp, err)
+	}
+	if _, err := watch.Recv(); status.Code(err) != codes.Unavailable {
+		t.Errorf("watch after the drain = %v, want Unavailable (the stream ends)", err)
+	}
+	<-stopped
+	if !strings.Contains(logs.String(), "stopped gracefully") {
+		t.Errorf("shutdown with a watch open did not stop gracefully:\n%s", logs.String())
+	}
+}
+
+// TestShutdownDrainKeepsServing: during the drain health says NOT_SERVING
+// while calls are still answered; Shutdown's context cuts the drain short.
+func TestShutdownDrainKeepsServing(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
+	cfg.ShutdownDrain = time.Hour
+	logs := &logbuf.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	metrics := server.NewMetrics()
+	svc, err := server.BuildService(cfg, log, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := serveBufconn(t, cfg, log, svc, metrics)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		ts.srv.Shutdown(ctx)
+		close(stopped)
+	}()
+	hc := grpc_health_v1.NewHealthClient(ts.conn)
+	eventually(t, "health to say NOT_SERVING", func() bool {
+		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+		return err == nil && resp.GetStatus() == grpc_health_v1.HealthCheckResponse_NOT_SERVING
+	})
+	if _, err := ts.client().CheckScopes(t.Context(), contactsCheck); err != nil {
+		t.Errorf("CheckScopes during the drain: %v", err)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("shutdown finished during its drain")
+	default:
+	}
+	cancel()
+	<-stopped
+	if !strings.Contains(logs.String(), "draining: health checks say NOT_SERVING") {
+		t.Errorf("drain not logged:\n%s", logs.String())
 	}
 }

@@ -137,7 +137,7 @@ func startTLSServer(t *testing.T, clientCA *testCA, callersYAML string) *tlsServ
 	ts.roots = x509.NewCertPool()
 	ts.roots.AddCert(ts.serverCA.cert)
 	ts.writePair(t, time.Now())
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
 	cfg.TLSCertFile, cfg.TLSKeyFile = ts.certFile, ts.keyFile
 	if clientCA != nil {
