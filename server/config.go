@@ -85,6 +85,8 @@ type Config struct {
 	// its open calls then have before it is closed.
 	MaxConnectionAge      time.Duration
 	MaxConnectionAgeGrace time.Duration
+	// PProf serves /debug/pprof/ next to /metrics.
+	PProf bool
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -141,6 +143,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "client connections served at once; more are closed on arrival")
 	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", c.MaxConnectionAge, "a connection this old is asked to reconnect (GOAWAY), which bounds what one client holds")
 	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", c.MaxConnectionAgeGrace, "how long calls open on an aged connection may still run before it is closed")
+	fs.BoolVar(&c.PProf, "pprof", c.PProf, "serve Go profiles at /debug/pprof/ on --metrics-listen")
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -224,6 +227,9 @@ func (c Config) Validate() error {
 	if c.HubSpotMaxConcurrent < 1 {
 		errs = append(errs, fmt.Errorf("--hubspot-max-concurrent %d: want at least 1", c.HubSpotMaxConcurrent))
 	}
+	if c.PProf && c.MetricsListen == "" {
+		errs = append(errs, errors.New("--pprof needs --metrics-listen (profiles are served next to /metrics)"))
+	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, fmt.Errorf("--max-connections %d: want at least 1", c.MaxConnections))
 	}
@@ -287,6 +293,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_connections", c.MaxConnections),
 		slog.Duration("max_connection_age", c.MaxConnectionAge),
 		slog.Duration("max_connection_age_grace", c.MaxConnectionAgeGrace),
+		slog.Bool("pprof", c.PProf),
 	)
 }
 

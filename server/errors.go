@@ -88,14 +88,28 @@ func toStatus(ctx context.Context, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return status.Error(codes.DeadlineExceeded, "the call's deadline passed")
 	}
-	return internalError(ctx)
+	return internalError(ctx, err)
 }
 
-// internalError is the answer to a bug: no text from the failure itself.
-func internalError(ctx context.Context) error {
-	return statusError(ctx, codes.Internal, scopeguardv1.ErrorReason_INTERNAL,
-		"internal error; the server logged it under this call's request_id", nil)
+// internalError is the answer to a bug: no text from the failure itself
+// reaches the caller; the reportErrors interceptor logs cause (nil for
+// a panic, which the recovery handler logs) under the request id.
+func internalError(ctx context.Context, cause error) error {
+	st := status.Convert(statusError(ctx, codes.Internal, scopeguardv1.ErrorReason_INTERNAL,
+		"internal error; the server logged it under this call's request_id", nil))
+	return &internalFailure{status: st, cause: cause}
 }
+
+// internalFailure is an Internal status that keeps its cause for the log.
+type internalFailure struct {
+	status *status.Status
+	cause  error
+}
+
+func (e *internalFailure) Error() string { return e.status.Message() }
+
+// GRPCStatus is what the caller gets: the status, never the cause.
+func (e *internalFailure) GRPCStatus() *status.Status { return e.status }
 
 // invalidRequest turns protovalidate's violations into InvalidArgument with
 // a BadRequest field violation per broken rule.

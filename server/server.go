@@ -56,8 +56,9 @@ type Server struct {
 // so that the callers file can be checked against their names.
 type appLister interface{ AppNames() []string }
 
-// New builds the server: the interceptor chain (request id, metrics,
-// logging, recovery, validation; outermost first), explicit limits, the
+// New builds the server: the interceptor chain (outermost first: request
+// id, caller identity, metrics, logging, recovery, error reporting,
+// authentication, undecodable requests, validation), explicit limits, the
 // service, health and reflection. svc is the ScopeGuardService
 // implementation; metrics receives the gRPC server series.
 func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics) (*Server, error) {
@@ -93,6 +94,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 		log.Warn("callers' keys cross the network in clear text: serve TLS (--tls-cert-file, --tls-key-file) unless a mesh encrypts the traffic")
 	}
 	codec := newRequestCodec(log, metrics)
+	errorsUnary, errorsStream := reportErrors(log)
 	gs := grpc.NewServer(
 		grpc.Creds(creds),
 		grpc.ForceServerCodecV2(codec),
@@ -102,6 +104,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			metrics.grpc.UnaryServerInterceptor(grpcprom.WithLabelsFromContext(callerLabels)),
 			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
 			recovery.UnaryServerInterceptor(recoverOpts...),
+			errorsUnary,
 			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(callers.authenticate), authenticated),
 			codec.rejectUndecodableUnary,
 			validationUnary(validator),
@@ -112,6 +115,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 			metrics.grpc.StreamServerInterceptor(grpcprom.WithLabelsFromContext(callerLabels)),
 			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
 			recovery.StreamServerInterceptor(recoverOpts...),
+			errorsStream,
 			selector.StreamServerInterceptor(auth.StreamServerInterceptor(callers.authenticate), authenticated),
 			codec.rejectUndecodableStream,
 			validationStream(validator),
@@ -247,9 +251,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics.Handler())
-		// Profiles, for finding where a call's CPU goes under real load.
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		if cfg.PProf {
+			// Profiles, for finding where a call's CPU goes under real
+			// load. Off by default: they expose the process's internals
+			// and cost CPU while they run.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		}
 		metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		log.Info("serving metrics", slog.String("addr", mlis.Addr().String()))
 		go func() {

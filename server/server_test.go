@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -595,5 +597,84 @@ func TestShutdownDrainKeepsServing(t *testing.T) {
 	<-stopped
 	if !strings.Contains(logs.String(), "draining: health checks say NOT_SERVING") {
 		t.Errorf("drain not logged:\n%s", logs.String())
+	}
+}
+
+// failing is a ScopeGuardService whose CheckScopes fails with an error no
+// mapping knows: a bug.
+type failing struct {
+	scopeguardv1.UnimplementedScopeGuardServiceServer
+}
+
+func (failing) CheckScopes(context.Context, *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	return nil, errors.New("cache index out of step")
+}
+
+func TestInternalErrorsAreLoggedUnderTheRequestID(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, serving(failing{}))
+	ctx := metadata.AppendToOutgoingContext(t.Context(), server.RequestIDHeader, "req-internal-1")
+	_, err := ts.client().CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
+	})
+	st := wantStatus(t, err, codes.Internal, scopeguardv1.ErrorReason_INTERNAL, nil)
+	if strings.Contains(st.Message(), "cache index") {
+		t.Errorf("Internal message leaks the cause: %q", st.Message())
+	}
+	var logged bool
+	for _, line := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"internal error"`) && strings.Contains(line, `"request_id":"req-internal-1"`) &&
+			strings.Contains(line, "cache index out of step") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("the internal error is not logged with its cause under the request id:\n%s", ts.logs.String())
+	}
+}
+
+// TestProfilesOnlyWithPProf: /debug/pprof/ is served next to /metrics only
+// when --pprof asks for it.
+func TestProfilesOnlyWithPProf(t *testing.T) {
+	t.Parallel()
+	for _, pprof := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pprof=%v", pprof), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig()
+			cfg.Listen, cfg.MetricsListen, cfg.PProf = "127.0.0.1:0", "127.0.0.1:0", pprof
+			logs := &logbuf.Buffer{}
+			log := slog.New(slog.NewJSONHandler(logs, nil))
+			metrics := server.NewMetrics()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- server.Run(ctx, cfg, log, panicking{}, metrics, nil) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			var metricsAddr string
+			eventually(t, "the metrics listener", func() bool {
+				for _, line := range strings.Split(logs.String(), "\n") {
+					var rec struct{ Msg, Addr string }
+					if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving metrics" {
+						metricsAddr = rec.Addr
+					}
+				}
+				return metricsAddr != ""
+			})
+			for path, want := range map[string]int{"/metrics": http.StatusOK, "/debug/pprof/": map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[pprof]} {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+metricsAddr+path, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+				}
+			}
+		})
 	}
 }

@@ -102,7 +102,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 	if err != nil {
 		return nil, err
 	}
-	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks})
+	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks, Logger: log})
 	if err != nil {
 		return nil, err
 	}

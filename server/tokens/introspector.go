@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type IntrospectorOptions struct {
 	Now func() time.Time
 	// Hooks observe answers (OnIntrospect).
 	Hooks Hooks
+	// Logger receives internal errors (a panic in a shared call); nil
+	// discards them. Tokens are never logged.
+	Logger *slog.Logger
 }
 
 // Introspector asks HubSpot what an access token may do, once per token at a
@@ -70,6 +74,7 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 		hooks:       opts.Hooks,
 		keys:        newKeyer(),
 		cache:       newTTLCache[*hubspot.TokenInfo](positiveOr(opts.MaxEntries, DefaultMaxEntries)),
+		flights:     flight[*hubspot.TokenInfo]{log: opts.Logger},
 	}
 	if i.staticTTL <= 0 {
 		i.staticTTL = DefaultStaticTokenTTL
