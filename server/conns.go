@@ -29,8 +29,8 @@ type limitListener struct {
 	metrics *Metrics
 }
 
-func limitConnections(lis net.Listener, max int, metrics *Metrics) net.Listener {
-	return &limitListener{Listener: lis, slots: make(chan struct{}, max), metrics: metrics}
+func limitConnections(lis net.Listener, limit int, metrics *Metrics) net.Listener {
+	return &limitListener{Listener: lis, slots: make(chan struct{}, limit), metrics: metrics}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {

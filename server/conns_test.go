@@ -27,14 +27,14 @@ import (
 
 // serveLoopback serves svc with the real server on a loopback TCP port
 // until the test ends.
-func serveLoopback(t *testing.T, cfg server.Config, svc scopeguardv1.ScopeGuardServiceServer) (addr string, metrics *server.Metrics) {
+func serveLoopback(t *testing.T, cfg server.Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer) (addr string, metrics *server.Metrics) {
 	t.Helper()
 	metrics = server.NewMetrics()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), svc, metrics)
+	srv, err := server.New(cfg, log, svc, metrics)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestConnectionLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, metrics := serveLoopback(t, cfg, svc)
+	addr, metrics := serveLoopback(t, cfg, slog.New(slog.DiscardHandler), svc)
 	connect := func() (*grpc.ClientConn, error) {
 		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -92,7 +92,7 @@ func TestConnectionLimit(t *testing.T) {
 
 	// A third is closed on arrival: it reads end of file, not the server's
 	// HTTP/2 settings.
-	third, err := net.Dial("tcp", addr)
+	third, err := new(net.Dialer).DialContext(t.Context(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ type stallingClient struct {
 
 func dialStalling(t *testing.T, addr string) *stallingClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
+	conn, err := new(net.Dialer).DialContext(t.Context(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestStalledReaderPinsBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := serveLoopback(t, cfg, svc)
+	addr, _ := serveLoopback(t, cfg, slog.New(slog.DiscardHandler), svc)
 	req := bigAnswerRequest()
 	resp, err := svc.CheckScopes(t.Context(), req)
 	if err != nil {
@@ -364,7 +364,7 @@ func TestStalledConnectionAgesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := serveLoopback(t, cfg, svc)
+	addr, _ := serveLoopback(t, cfg, slog.New(slog.DiscardHandler), svc)
 	c := dialStalling(t, addr)
 	id := c.call(t, checkScopesMethod, bigAnswerRequest())
 	eventually(t, "the server closing the connection", c.state(func(c *stallingClient) bool { return c.closed }))
@@ -390,7 +390,7 @@ func TestStalledReaderWithoutKeyPinsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, _ := serveLoopback(t, cfg, svc)
+	addr, _ := serveLoopback(t, cfg, slog.New(slog.DiscardHandler), svc)
 	c := dialStalling(t, addr)
 	const streams = 40
 	for range streams {

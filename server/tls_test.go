@@ -151,28 +151,11 @@ func startTLSServer(t *testing.T, clientCA *testCA, callersYAML string) *tlsServ
 		cfg.CallersFile = writeFile(t, "callers.yaml", callersYAML)
 	}
 	log := slog.New(slog.NewJSONHandler(ts.logs, nil))
-	metrics := server.NewMetrics()
-	svc, err := server.BuildService(cfg, log, metrics)
+	svc, err := server.BuildService(cfg, log, server.NewMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, log, svc, metrics)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.addr = lis.Addr().String()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	t.Cleanup(func() {
-		srv.Shutdown(context.Background())
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	ts.addr, _ = serveLoopback(t, cfg, log, svc)
 	return ts
 }
 
@@ -208,12 +191,13 @@ func (ts *tlsServer) dial(t *testing.T, clientCerts ...tls.Certificate) *grpc.Cl
 // gets.
 func (ts *tlsServer) servedSerial(t *testing.T) int64 {
 	t.Helper()
-	conn, err := tls.Dial("tcp", ts.addr, &tls.Config{RootCAs: ts.roots, ServerName: "127.0.0.1", NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12})
+	dialer := &tls.Dialer{Config: &tls.Config{RootCAs: ts.roots, ServerName: "127.0.0.1", NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12}}
+	conn, err := dialer.DialContext(t.Context(), "tcp", ts.addr)
 	if err != nil {
 		t.Fatalf("TLS handshake: %v", err)
 	}
 	defer func() { _ = conn.Close() }()
-	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
 var contactsCheck = &scopeguardv1.CheckScopesRequest{

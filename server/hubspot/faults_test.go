@@ -285,7 +285,9 @@ func TestMaxConcurrent(t *testing.T) {
 	}
 	close(release)
 	for range 2 {
-		<-held
+		if err := <-held; err == nil {
+			t.Error("the fake accepted a refresh token it never issued")
+		}
 	}
 	_, _ = client.RefreshAccessToken(t.Context(), env.app, refreshToken)
 	if calls := env.srv.Calls(hubspottest.EndpointToken); calls != 3 {
