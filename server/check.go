@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -154,19 +155,27 @@ const (
 	maxEchoedUnknown  = 100
 )
 
-// maxGrantedNames caps the scope names granted_scopes may hold once its
-// items are split (the proto bounds the items: 1,000 of up to 8 KiB each).
-// HubSpot has a few hundred scopes; every name costs a sort, a lookup and
-// an echo, so a request splitting into millions of them is refused before
-// any of that work.
-const maxGrantedNames = 1000
+// Bounds on granted_scopes beyond the proto's 1,000 items: HubSpot has a
+// few hundred scopes, and every name costs a sort, a lookup and an echo, so
+// a request splitting into millions of them is refused before any of that
+// work. They are checked by hand: protovalidate evaluates per-item rules
+// with CEL, on every call.
+const (
+	maxGrantedItemBytes = 8 << 10
+	maxGrantedNames     = 1000
+)
 
-// checkGrantedNames refuses granted_scopes that split into more than
-// maxGrantedNames names. It counts as Catalog.NewGrants splits (on spaces,
-// commas, tabs and line breaks), without allocating, and stops at the cap.
+// checkGrantedNames refuses a granted_scopes item over maxGrantedItemBytes,
+// and items that split into more than maxGrantedNames names. It counts as
+// Catalog.NewGrants splits (on spaces, commas, tabs and line breaks),
+// without allocating, and stops at the first problem.
 func checkGrantedNames(ctx context.Context, items []string) error {
 	names := 0
-	for _, item := range items {
+	for i, item := range items {
+		if len(item) > maxGrantedItemBytes {
+			return endpointErrors(ctx, []*endpointError{{field: "granted_scopes[" + strconv.Itoa(i) + "]",
+				err: fmt.Errorf("longer than %d bytes; one item holds at most a scope list", maxGrantedItemBytes)}})
+		}
 		inName := false
 		for i := range len(item) {
 			switch item[i] {

@@ -31,7 +31,8 @@ type CheckScopesRequest struct {
 	Endpoints []*Endpoint `protobuf:"bytes,1,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
 	// granted_scopes are the scopes the caller holds. Each item may itself be a
 	// space- or comma-separated list, as HubSpot's scope parameter writes it
-	// (at most 8 KiB per item, and at most 1,000 names in all once split).
+	// (at most 8 KiB per item, and at most 1,000 names in all once split; the
+	// server checks both by hand, which is cheaper than a per-item rule).
 	// Names are trimmed and de-duplicated; unknown names are reported back.
 	GrantedScopes []string `protobuf:"bytes,2,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// access_token is a HubSpot access token (OAuth or pat-...) to introspect
@@ -227,7 +228,7 @@ type ExplainErrorRequest struct {
 	Endpoint *Endpoint `protobuf:"bytes,4,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// granted_scopes are the scopes the failing token holds, if known; items
 	// may be space- or comma-separated lists (at most 8 KiB per item, and at
-	// most 1,000 names in all once split).
+	// most 1,000 names in all once split, checked by the server).
 	GrantedScopes []string `protobuf:"bytes,5,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// access_token is the failing token, to introspect instead of giving
 	// granted_scopes. It is never logged or echoed.
@@ -980,11 +981,10 @@ var File_scopeguard_v1_service_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xbf\x02\n" +
+	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
 	"\x12CheckScopesRequest\x12B\n" +
-	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x127\n" +
-	"\x0egranted_scopes\x18\x02 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\xe8\a\"\x05r\x03(\x80@R\rgrantedScopes\x12.\n" +
+	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x120\n" +
+	"\x0egranted_scopes\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
 	"\faccess_token\x18\x03 \x01(\tB\v\xbaH\x05r\x03(\x80 \x80\x01\x01R\vaccessToken\x12;\n" +
 	"\bapp_type\x18\x04 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
 	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:#\xbaH \"\x1e\n" +
@@ -996,16 +996,15 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\x0emissing_scopes\x18\x03 \x03(\tR\rmissingScopes\x12.\n" +
 	"\x05token\x18\x04 \x01(\v2\x18.scopeguard.v1.TokenInfoR\x05token\x12%\n" +
 	"\x0egranted_scopes\x18\x05 \x03(\tR\rgrantedScopes\x12%\n" +
-	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xd1\x06\n" +
+	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xca\x06\n" +
 	"\x13ExplainErrorRequest\x12\x9c\x01\n" +
 	"\vhttp_status\x18\x01 \x01(\x05B{\xbaHx\xba\x01u\n" +
 	"\x11http_status.range\x125must be 0 (unknown) or an HTTP status from 100 to 599\x1a)this == 0 || (this >= 100 && this <= 599)R\n" +
 	"httpStatus\x12\x1d\n" +
 	"\x04body\x18\x02 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\x04body\x12d\n" +
 	"\aheaders\x18\x03 \x03(\v2/.scopeguard.v1.ExplainErrorRequest.HeadersEntryB\x19\xbaH\x16\x9a\x01\x13\x10\xc8\x01\"\ar\x05\x10\x01(\x80\x02*\x05r\x03(\x80@R\aheaders\x123\n" +
-	"\bendpoint\x18\x04 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x127\n" +
-	"\x0egranted_scopes\x18\x05 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\xe8\a\"\x05r\x03(\x80@R\rgrantedScopes\x12.\n" +
+	"\bendpoint\x18\x04 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x120\n" +
+	"\x0egranted_scopes\x18\x05 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
 	"\faccess_token\x18\x06 \x01(\tB\v\xbaH\x05r\x03(\x80 \x80\x01\x01R\vaccessToken\x12;\n" +
 	"\bapp_type\x18\a \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
 	"\x03app\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app\x12%\n" +

@@ -29,7 +29,8 @@ export declare type CheckScopesRequest = Message<"scopeguard.v1.CheckScopesReque
   /**
    * granted_scopes are the scopes the caller holds. Each item may itself be a
    * space- or comma-separated list, as HubSpot's scope parameter writes it
-   * (at most 8 KiB per item, and at most 1,000 names in all once split).
+   * (at most 8 KiB per item, and at most 1,000 names in all once split; the
+   * server checks both by hand, which is cheaper than a per-item rule).
    * Names are trimmed and de-duplicated; unknown names are reported back.
    *
    * @generated from field: repeated string granted_scopes = 2;
@@ -170,7 +171,7 @@ export declare type ExplainErrorRequest = Message<"scopeguard.v1.ExplainErrorReq
   /**
    * granted_scopes are the scopes the failing token holds, if known; items
    * may be space- or comma-separated lists (at most 8 KiB per item, and at
-   * most 1,000 names in all once split).
+   * most 1,000 names in all once split, checked by the server).
    *
    * @generated from field: repeated string granted_scopes = 5;
    */
