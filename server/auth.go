@@ -359,10 +359,7 @@ func hubspotAdmission(metrics *Metrics) func(context.Context, hubspot.Endpoint) 
 		if c == nil || c.hubspot == nil {
 			return nil
 		}
-		res := c.hubspot.Reserve()
-		if !res.OK() {
-			return &callerRateLimitedError{caller: c.id, retryAfter: time.Second}
-		}
+		res := c.hubspot.Reserve() // always OK: bursts are at least 1
 		if wait := res.Delay(); wait > 0 {
 			res.Cancel()
 			metrics.countCallerRejection(c.id, "rate_limited")
