@@ -28,14 +28,7 @@ for _ in $(seq 100); do [[ -s "$work/seed.json" ]] && break; sleep 0.05; done
 hubspot=$(field url)
 access_token=$(field access_token)
 
-cat >"$work/apps.yaml" <<EOF
-apps:
-  demo:
-    client_id: $(field client_id)
-    client_secret: $(field client_secret)
-    redirect_uri: https://shop.example/oauth/callback
-EOF
-start_scopeguard "$work/scopeguard.log" --hubspot-api-url "$hubspot" --apps-file "$work/apps.yaml" ||
+start_scopeguard "$work/scopeguard.log" --hubspot-api-url "$hubspot" --apps-file examples/fakehubspot-apps.yaml ||
   { cat "$work/scopeguard.log" >&2; exit 1; }
 pids+=("$scopeguard_pid")
 export SCOPEGUARD_ADDR=$addr ACCESS_TOKEN=$access_token APP=demo

@@ -18,8 +18,9 @@ set -euo pipefail
 addr=${SCOPEGUARD_ADDR:-127.0.0.1:50051}
 service=scopeguard.v1.ScopeGuardService
 
-# The seed case: HubSpot's 403 naming a scope the token already holds.
-seed_body='{"status":"error","message":"This app hasn'"'"'t been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.","correlationId":"0b8f3c2e-6a1d-4f5e-9c3b-2d7e8f9a1b4c","errors":[{"message":"All of the following scopes are required.","context":{"requiredGranularScopes":["account-info.security.read"]}}],"links":{"scopes":"https://developers.hubspot.com/scopes"},"category":"MISSING_SCOPES"}'
+# The seed case: HubSpot's 403 naming a scope the token already holds, as
+# HubSpot sent it (examples/hubspot-403.json).
+seed_body=$(<"$(dirname "$0")/hubspot-403.json")
 
 # call RPC JSON: shows and runs one grpcurl call (secrets shortened in the
 # echo, never in the call).
@@ -63,7 +64,7 @@ refresh)
   call RefreshToken '{"refreshToken":"'"$REFRESH_TOKEN"'","app":"'"${APP:-demo}"'"}'
   ;;
 *)
-  sed -n '2,18p' "$0" >&2
+  sed -n '2,15p' "$0" >&2
   exit 2
   ;;
 esac

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end test of the built binary: start `scopeguard serve` on a free
-# port, then drive it the way people and probes do (grpcurl through server
-# reflection, grpc-health-probe). Needs bin/scopeguard, grpcurl and
-# grpc-health-probe on PATH (make e2e provides them).
+# End-to-end test of the built binary: start `scopeguard serve` on free
+# ports, then drive it the way people and probes do (grpcurl through server
+# reflection, grpc-health-probe; curl and PHP on the HTTP port), then run the
+# README's server examples (scripts/readme.sh). Needs bin/scopeguard,
+# bin/fakehubspot, grpcurl and grpc-health-probe on PATH (make e2e provides
+# them), curl, jq and php with php-curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -32,7 +34,7 @@ $2"
   echo "e2e: ok: $1"
 }
 
-start_scopeguard "$work/server.log" --metrics-listen 127.0.0.1:0 || fail "server did not start listening"
+start_scopeguard "$work/server.log" --metrics-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 || fail "server did not start listening"
 server_pid=$scopeguard_pid
 
 grpc-health-probe -addr "$addr" >/dev/null || fail "grpc-health-probe (overall)"
@@ -75,6 +77,86 @@ expect_contains "metrics count explanations" "$out" 'scopeguard_explanations_tot
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$metrics_addr/debug/pprof/")
 [[ "$code" == 404 ]] || fail "profiles served without --pprof (HTTP $code)"
 echo "e2e: ok: no profiles without --pprof"
+
+# The HTTP port: REST routes, Connect, gRPC-Web, /healthz and /openapi.yaml
+# reach the same service through the same interceptors.
+base="http://$http_addr"
+# http GET|POST PATH [CURL ARGS...]: the body (compacted by jq when JSON),
+# then the HTTP status on its own line.
+http() {
+  local method=$1 path=$2 body
+  shift 2
+  body=$(curl -sS -X "$method" -o - -w '\n%{http_code}' "$@" "$base$path")
+  local code=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if jq -e . >/dev/null 2>&1 <<<"$body"; then body=$(jq -c . <<<"$body"); fi
+  printf '%s\n%s' "$body" "$code"
+}
+# rest PATH JSON: one REST call.
+rest() { http POST "$1" -H 'Content-Type: application/json' -d "$2"; }
+
+out=$(http GET /healthz)
+expect_contains "GET /healthz while serving" "$out" $'{"status":"SERVING"}\n200'
+out=$(http GET /openapi.yaml)
+expect_contains "GET /openapi.yaml is OpenAPI 3" "$out" "openapi: 3.0.3"
+for route in /v1/scopes:check /v1/scopes:plan /v1/errors:explain /v1/tokens:refresh; do
+  expect_contains "openapi.yaml documents POST $route" "$out" "    $route:"$'\n'"        post:"
+done
+
+out=$(rest /v1/scopes:check '{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"GET","path":"/crm/v3/objects/deals"}],"grantedScopes":["crm.objects.contacts.read"]}')
+expect_contains "REST scopes:check answers" "$out" '"allowed":false,'
+expect_contains "REST scopes:check names the missing scope" "$out" $'"missingScopes":["crm.objects.deals.read"]'
+expect_contains "REST scopes:check is 200" "$out" $'\n200'
+out=$(rest /v1/scopes:plan '{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"PATCH","path":"/crm/v3/objects/contacts/42"}]}')
+expect_contains "REST scopes:plan" "$out" '"requiredScopes":["crm.objects.contacts.read","crm.objects.contacts.write"]'
+explain_request='{"httpStatus":403,"body":"{\"status\":\"error\",\"category\":\"MISSING_SCOPES\",\"errors\":[{\"message\":\"All of the following scopes are required.\",\"context\":{\"requiredGranularScopes\":[\"account-info.security.read\"]}}]}","endpoint":{"method":"GET","path":"/account-info/v3/activity/audit-logs"},"grantedScopes":["oauth","account-info.security.read"]}'
+out=$(rest /v1/errors:explain "$explain_request")
+expect_contains "REST errors:explain on the seed case" "$out" '"rootCause":"ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
+out=$(rest /v1/tokens:refresh '{"refreshToken":"na1-0000","app":"shop"}')
+expect_contains "REST tokens:refresh with no apps file is 404" "$out" $'\n404'
+expect_contains "REST errors are google.rpc.Status with ErrorInfo" "$out" '"code":5,'
+expect_contains "REST errors carry the reason" "$out" '"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"UNKNOWN_APP"'
+out=$(rest /v1/scopes:check '{}')
+expect_contains "REST validation is 400" "$out" $'\n400'
+expect_contains "REST validation has BadRequest" "$out" '"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":"endpoints",'
+out=$(rest /v1/scopes:check 'endpoints=GET')
+expect_contains "REST body that is not JSON is 400 INVALID_REQUEST" "$out" '"reason":"INVALID_REQUEST"'
+
+procedure=/scopeguard.v1.ScopeGuardService/CheckScopes
+check_request='{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"}],"grantedScopes":["crm.objects.contacts.read"]}'
+out=$(http POST "$procedure" -H 'Content-Type: application/json' -H 'Connect-Protocol-Version: 1' -d "$check_request")
+expect_contains "Connect JSON CheckScopes" "$out" '"allowed":true,'
+out=$(http GET "$procedure" -G -H 'Connect-Protocol-Version: 1' --data-urlencode connect=v1 --data-urlencode encoding=json --data-urlencode "message=$check_request")
+expect_contains "Connect GET CheckScopes" "$out" '"allowed":true,'
+out=$(http POST "$procedure" -H 'Content-Type: application/json' -H 'Connect-Protocol-Version: 1' -d '{}')
+expect_contains "Connect errors are Connect's JSON" "$out" '"code":"invalid_argument"'
+
+# gRPC-Web, framed by hand: CheckScopesRequest{endpoints: [{GET
+# /crm/v3/objects/contacts}], granted_scopes: [crm.objects.contacts.read]}
+# in protobuf, behind the 5-byte frame header (flags 0, big-endian length).
+# pb_field NUMBER TEXT: one length-delimited field, tag and length under 128.
+pb_field() { printf "\\x$(printf %02x $(($1 << 3 | 2)))\\x$(printf %02x ${#2})%s" "$2"; }
+grpcweb_endpoint=$(pb_field 1 GET; pb_field 2 /crm/v3/objects/contacts)
+grpcweb_message=$(pb_field 1 "$grpcweb_endpoint"; pb_field 2 crm.objects.contacts.read)
+{ printf '\x00\x00\x00\x00'; printf "\\x$(printf %02x ${#grpcweb_message})"; printf '%s' "$grpcweb_message"; } >"$work/grpcweb.bin"
+curl -sS -o "$work/grpcweb.out" -D "$work/grpcweb.headers" -H 'Content-Type: application/grpc-web+proto' -H 'X-Grpc-Web: 1' \
+  --data-binary @"$work/grpcweb.bin" "$base$procedure" || fail "gRPC-Web call failed"
+expect_contains "gRPC-Web answers application/grpc-web+proto" "$(cat "$work/grpcweb.headers")" "Content-Type: application/grpc-web+proto"
+expect_contains "gRPC-Web answers the decision" "$(tr -d '\0' <"$work/grpcweb.out")" "GET /crm/v3/objects/contacts is allowed by crm.objects.contacts.read."
+# The trailer frame holds header lines; names are case-insensitive.
+expect_contains "gRPC-Web trailer frame says OK" "$(tr -d '\0 ' <"$work/grpcweb.out" | tr 'A-Z' 'a-z')" $'grpc-status:0\r'
+
+# The PHP example: php-curl on the REST port.
+out=$(php examples/php/demo.php "$base" 2>&1) || fail "PHP example failed:
+$out"
+expect_contains "PHP: CheckScopes" "$out" "missing: crm.objects.deals.read"
+expect_contains "PHP: ExplainError" "$out" "root cause: ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"
+expect_contains "PHP: errors decode ErrorInfo and BadRequest" "$out" "rejected: HTTP 400, gRPC code 3, reason INVALID_REQUEST, request id present
+  endpoints: must contain at least 1 item(s) (repeated.min_items)"
+
+out=$(curl -fsS "http://$metrics_addr/metrics")
+expect_contains "metrics count the HTTP port's calls" "$out" 'grpc_server_handled_total{caller="anonymous",grpc_code="NotFound",grpc_method="RefreshToken"'
+
 
 # Graceful shutdown on SIGTERM: the process exits 0 and says so.
 kill -TERM "$server_pid"
@@ -159,5 +241,8 @@ expect_contains "a broken callers file keeps the callers in force" "$out" '"allo
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "TLS server exited non-zero on SIGTERM"
 server_pid=""
+
+# The README's server examples, as written (servers of their own).
+scripts/readme.sh || fail "the README's examples differ from what the servers answer"
 
 echo "e2e: all passed"

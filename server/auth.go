@@ -323,13 +323,19 @@ func (e *appNotAllowedError) Error() string {
 	return "caller " + e.caller + " may not use app " + e.app
 }
 
-// mayUseApp refuses an app the call's caller is not granted. Calls without
-// a caller in their context (the offline CLI) use any app.
-func (s *Service) mayUseApp(ctx context.Context, app string) error {
+// callerMayUse reports whether the call's caller is granted app. Calls
+// without a caller in their context (the offline CLI) use any app.
+func callerMayUse(ctx context.Context, app string) bool {
 	c := callerFrom(ctx)
-	if c == nil || c.mayUse(app) {
+	return c == nil || c.mayUse(app)
+}
+
+// mayUseApp refuses, and counts, an app the call's caller is not granted.
+func (s *Service) mayUseApp(ctx context.Context, app string) error {
+	if callerMayUse(ctx, app) {
 		return nil
 	}
+	c := callerFrom(ctx)
 	s.metrics.countCallerRejection(c.id, "app_not_allowed")
 	return &appNotAllowedError{caller: c.id, app: app}
 }

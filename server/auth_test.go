@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -428,4 +429,34 @@ func TestCallerHubSpotBudget(t *testing.T) {
 	if got := scrape(t, ts.metrics); !strings.Contains(got, `scopeguard_caller_rejections_total{caller="checkout",reason="rate_limited"} 2`) {
 		t.Errorf("/metrics does not count the 2 budget refusals")
 	}
+}
+
+// TestHTTPPortAuthenticatesCallers: the HTTP port reaches the same
+// interceptors, so it needs the same key, in the same header, and
+// /healthz stays open.
+func TestHTTPPortAuthenticatesCallers(t *testing.T) {
+	t.Parallel()
+	ts := startScopeGuardWith(t, "http://127.0.0.1:1", testAppsYAML, withCallers(t, checkoutOnlyYAML))
+	port := serveHTTPPort(t, ts.srv)
+	path := restRoutes(t)["CheckScopes"]
+	body := `{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"}],"grantedScopes":["crm.objects.contacts.read"]}`
+
+	got := port.do(t, http.MethodPost, path, jsonHeader, body)
+	if got.code != http.StatusUnauthorized {
+		t.Fatalf("REST CheckScopes without a key = %d: %s", got.code, got.body)
+	}
+	st := restStatus(t, got.body)
+	wantStatus(t, st.Err(), codes.Unauthenticated, scopeguardv1.ErrorReason_CALLER_UNAUTHENTICATED, nil)
+
+	withKey := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + checkoutKey}}
+	if got := port.do(t, http.MethodPost, path, withKey, body); got.code != http.StatusOK {
+		t.Errorf("REST CheckScopes with checkout's key = %d: %s", got.code, got.body)
+	}
+	if got := port.do(t, http.MethodGet, "/healthz", nil, ""); got.code != http.StatusOK {
+		t.Errorf("/healthz without a key = %d, want 200", got.code)
+	}
+	if !strings.Contains(ts.logs.String(), `"caller":"checkout"`) {
+		t.Errorf("the HTTP call is not logged under its caller:\n%s", ts.logs.String())
+	}
+	ts.assertNoSecrets(t, nil, checkoutKey)
 }

@@ -39,6 +39,7 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	}
 	resp.GrantedScopes = clipNames(grants.Scopes(), maxGrantedNames)
 	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
+	resp.RetiredScopes = retiredScopes(grants.Retired())
 
 	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
 	if len(bad) > 0 {
@@ -93,23 +94,16 @@ func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReaso
 // named app's credentials, else the only configured app's, else none (enough
 // for private-app tokens and OAuth v1).
 func (s *Service) introspect(ctx context.Context, appName, token string) (*hubspot.TokenInfo, error) {
-	var creds hubspot.AppCredentials
-	if appName != "" {
-		if err := s.mayUseApp(ctx, appName); err != nil {
-			return nil, err
-		}
-		app, ok := s.apps.Lookup(appName)
-		if !ok {
-			return nil, &unknownAppError{name: appName}
-		}
-		creds = app.AppCredentials
-	} else if app, ok := s.apps.Only(); ok {
+	app, err := s.app(ctx, appName)
+	if err != nil {
+		return nil, err
+	}
+	if appName == "" && app.Name != "" {
 		if err := s.mayUseApp(ctx, app.Name); err != nil {
 			return nil, err
 		}
-		creds = app.AppCredentials
 	}
-	return s.introspector.Introspect(ctx, creds, hubspot.Secret(token))
+	return s.introspector.Introspect(ctx, app.AppCredentials, hubspot.Secret(token))
 }
 
 // tokenInfo is the API's view of an introspection answer; the token itself
@@ -210,4 +204,13 @@ func clipNames(names []string, limit int) []string {
 		}
 	}
 	return clipped
+}
+
+// retiredScopes describes granted scopes HubSpot has retired.
+func retiredScopes(held []catalog.Scope) []*scopeguardv1.RetiredScope {
+	out := make([]*scopeguardv1.RetiredScope, len(held))
+	for i, s := range held {
+		out[i] = &scopeguardv1.RetiredScope{Name: s.Name, RetiredDate: s.Retired.Date, Replacements: s.Retired.ReplacedBy, SourceUrl: s.Retired.SourceURL}
+	}
+	return out
 }

@@ -135,26 +135,37 @@ func TestCheckScopesVerdicts(t *testing.T) {
 		},
 		{
 			name:     "missing only the ungranted half of an all-of requirement",
-			endpoint: endpoint("POST", "/contacts/v1/lists/7/add"),
-			granted:  []string{"crm.lists.read"},
+			endpoint: endpoint("POST", "/media-bridge/2026-09/objects"),
+			granted:  []string{"files"},
 			want: &scopeguardv1.EndpointDecision{
 				Verdict:       scopeguardv1.Verdict_VERDICT_MISSING_SCOPES,
-				Alternatives:  sets([]string{"crm.lists.read", "crm.lists.write"}),
-				MissingScopes: []string{"crm.lists.write"},
+				Alternatives:  sets([]string{"files", "media_bridge.write"}),
+				MissingScopes: []string{"media_bridge.write"},
 			},
-			template: "/contacts/v1/lists/{listId}/add",
-			explains: "needs crm.lists.write;",
+			template: "/media-bridge/2026-09/objects",
+			explains: "needs media_bridge.write;",
 		},
 		{
 			name:     "missing the whole all-of requirement when nothing is granted",
-			endpoint: endpoint("POST", "/contacts/v1/lists/7/add"),
+			endpoint: endpoint("POST", "/media-bridge/2026-09/objects"),
 			want: &scopeguardv1.EndpointDecision{
 				Verdict:       scopeguardv1.Verdict_VERDICT_MISSING_SCOPES,
-				Alternatives:  sets([]string{"crm.lists.read", "crm.lists.write"}),
-				MissingScopes: []string{"crm.lists.read", "crm.lists.write"},
+				Alternatives:  sets([]string{"files", "media_bridge.write"}),
+				MissingScopes: []string{"files", "media_bridge.write"},
+			},
+			template: "/media-bridge/2026-09/objects",
+			explains: "needs files + media_bridge.write;",
+		},
+		{
+			name:     "a retired endpoint is never allowed, whatever the scopes",
+			endpoint: endpoint("POST", "/contacts/v1/lists/7/add"),
+			granted:  []string{"crm.lists.write"},
+			want: &scopeguardv1.EndpointDecision{
+				Verdict:      scopeguardv1.Verdict_VERDICT_RETIRED,
+				Alternatives: sets([]string{"crm.lists.write"}),
 			},
 			template: "/contacts/v1/lists/{listId}/add",
-			explains: "needs crm.lists.read + crm.lists.write;",
+			explains: "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes",
 		},
 		{
 			name:     "unknown endpoint is an answer with suggestions",
@@ -274,7 +285,7 @@ func TestCheckScopesBatchKeepsOrderAndUnitesMissingScopes(t *testing.T) {
 		{"/crm/v3/widgets/7", scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT, nil},
 		{"/oauth/v1/token", scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED, nil},
 		{"/crm/v3/objects/0-3/9", scopeguardv1.Verdict_VERDICT_MISSING_SCOPES, []string{"crm.objects.deals.read"}},
-		{"/contacts/v1/lists", scopeguardv1.Verdict_VERDICT_MISSING_SCOPES, []string{"crm.lists.write"}},
+		{"/contacts/v1/lists", scopeguardv1.Verdict_VERDICT_RETIRED, nil},
 		{"/account-info/v3/api-usage/daily", scopeguardv1.Verdict_VERDICT_REQUIREMENT_UNKNOWN, nil},
 		{"/crm/v3/objects/companies", scopeguardv1.Verdict_VERDICT_MISSING_SCOPES, []string{"crm.objects.companies.write"}},
 		{"/app-webhooks/2025-09/1234/subscriptions", scopeguardv1.Verdict_VERDICT_WRONG_CREDENTIAL_TYPE, nil},
@@ -289,7 +300,7 @@ func TestCheckScopesBatchKeepsOrderAndUnitesMissingScopes(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decisions in request order (-want +got):\n%s", diff)
 	}
-	wantMissing := []string{"crm.lists.write", "crm.objects.companies.write", "crm.objects.deals.read"}
+	wantMissing := []string{"crm.objects.companies.write", "crm.objects.deals.read"}
 	if diff := cmp.Diff(wantMissing, resp.GetMissingScopes()); diff != "" {
 		t.Errorf("union of missing scopes, sorted and de-duplicated (-want +got):\n%s", diff)
 	}
@@ -633,7 +644,10 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 	const (
 		legacyAPIs   = "https://developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when"
 		contactLists = "https://developers.hubspot.com/changelog/extension-contact-lists-api-v1-sunset-moved-to-april-30-2026"
-		ended        = "HubSpot's support for it ended"
+		pipelinesV1  = "https://developers.hubspot.com/changelog/pipelines-api-v1-sunset"
+		// pipelinesV1Replacement is what HubSpot names for reading pipelines.
+		pipelinesV1Replacement = "GET /crm/pipelines/2026-09/{objectType}"
+		ended                  = "HubSpot's support for it ended"
 	)
 	tests := []struct {
 		name       string
@@ -645,6 +659,7 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 		notices    []string
 		explains   string // part of the explanation; "" means it must not say support ended
 		deprecated bool
+		retired    bool // the explanation says it was retired, not that support ended
 	}{
 		{
 			name:      "a v3 endpoint carries the announced end of the numbered versions",
@@ -656,33 +671,63 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 			notices:   []string{"HubSpot ends support for v3 of this API: 2027-09."},
 		},
 		{
-			name:      "contact lists v1 past its sunset says support ended even when allowed",
+			name:      "contact lists v1 past its switch-off is retired even with every scope",
 			day:       checkDay,
 			endpoint:  endpoint("GET", "/contacts/v1/lists"),
 			granted:   []string{"crm.lists.read"},
-			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists},
-			notices:   []string{"HubSpot ends support for v1 of this API: 2026-04-30."},
-			explains:  "is allowed by crm.lists.read. " + ended + " (2026-04-30): calls may fail whatever the scopes; move to a supported version.",
+			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists/search"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists/search."},
+			explains:  "was retired by HubSpot on 2026-04-30: it answers 404 whatever the scopes, so no scope can make the call work; use POST /crm/v3/lists/search instead",
+			retired:   true,
 		},
 		{
-			name:      "contact lists v1 past its sunset and missing a scope says both",
+			name:      "contact lists v1 past its switch-off is retired, not missing a scope",
 			day:       checkDay,
 			endpoint:  endpoint("POST", "/contacts/v1/lists"),
-			granted:   []string{"crm.lists.read"},
-			verdict:   scopeguardv1.Verdict_VERDICT_MISSING_SCOPES,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists},
-			notices:   []string{"HubSpot ends support for v1 of this API: 2026-04-30."},
-			explains:  "needs crm.lists.write; request it and have the account re-authorize the app. " + ended + " (2026-04-30)",
+			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists."},
+			explains:  "was retired by HubSpot on 2026-04-30",
+			retired:   true,
 		},
 		{
-			name:      "contact lists v1 before its sunset only announces it",
+			name:      "contact lists v1 the day before its switch-off keeps its decision and announces it",
 			day:       time.Date(2026, 4, 29, 23, 0, 0, 0, time.UTC),
 			endpoint:  endpoint("GET", "/contacts/v1/lists"),
 			granted:   []string{"crm.lists.read"},
 			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
-			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists},
-			notices:   []string{"HubSpot ends support for v1 of this API: 2026-04-30."},
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-04-30", SunsetUrl: contactLists, Retires: true, Replacement: "POST /crm/v3/lists/search"},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-04-30; its replacement: POST /crm/v3/lists/search."},
+		},
+		{
+			name:      "the contact feeds the lists v1 switch-off excepts stay live after it",
+			day:       checkDay,
+			endpoint:  endpoint("GET", "/contacts/v1/lists/recently_updated/contacts/recent?count=100"),
+			granted:   []string{"crm.objects.contacts.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2027-09", SunsetUrl: legacyAPIs},
+			notices:   []string{"HubSpot ends support for v1 of this API: 2027-09."},
+		},
+		{
+			name:      "pipelines v1 the day before its switch-off is still allowed",
+			day:       time.Date(2026, 12, 3, 23, 59, 0, 0, time.UTC),
+			endpoint:  endpoint("GET", "/crm-pipelines/v1/pipelines/deals"),
+			granted:   []string{"crm.schemas.deals.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_ALLOWED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-12-04", SunsetUrl: pipelinesV1, Retires: true, Replacement: pipelinesV1Replacement},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-12-04; its replacement: " + pipelinesV1Replacement + "."},
+		},
+		{
+			name:      "pipelines v1 on its switch-off day is retired",
+			day:       time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC),
+			endpoint:  endpoint("GET", "/crm-pipelines/v1/pipelines/deals"),
+			granted:   []string{"crm.schemas.deals.read"},
+			verdict:   scopeguardv1.Verdict_VERDICT_RETIRED,
+			operation: &scopeguardv1.Operation{SunsetDate: "2026-12-04", SunsetUrl: pipelinesV1, Retires: true, Replacement: pipelinesV1Replacement},
+			notices:   []string{"HubSpot's switch-off date for this endpoint: 2026-12-04; its replacement: " + pipelinesV1Replacement + "."},
+			explains:  "was retired by HubSpot on 2026-12-04",
+			retired:   true,
 		},
 		{
 			name:      "a sunset announced by month has passed once that month starts",
@@ -741,7 +786,7 @@ func TestCheckScopesSunsetsAndDeprecations(t *testing.T) {
 			if diff := cmp.Diff(tt.notices, d.GetNotices()); diff != "" {
 				t.Errorf("notices (-want +got):\n%s", diff)
 			}
-			if tt.explains == "" && strings.Contains(d.GetExplanation(), ended) {
+			if (tt.explains == "" || tt.retired) && strings.Contains(d.GetExplanation(), ended) {
 				t.Errorf("explanation %q says support ended on %s", d.GetExplanation(), tt.day.Format(time.DateOnly))
 			}
 			if !strings.Contains(d.GetExplanation(), tt.explains) {

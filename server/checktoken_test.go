@@ -33,11 +33,13 @@ var shopGrant = hubspottest.Grant{
 }
 
 // startScopeGuardWith is startScopeGuard with a say in the configuration
-// (the OAuth version, say).
+// (the OAuth version, say). HubSpot calls are retried as in production but
+// after millisecond waits.
 func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure func(*server.Config)) *testServer {
 	t.Helper()
 	cfg := testConfig()
 	cfg.HubSpotAPIURL = hubspotURL
+	cfg.HubSpotRetry = hubspottest.FastRetries
 	if appsYAML != "" {
 		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
 		if err := os.WriteFile(cfg.AppsFile, []byte(appsYAML), 0o600); err != nil {
@@ -379,9 +381,14 @@ func TestCheckScopesByTokenFailures(t *testing.T) {
 			meta:    map[string]string{"hubspot_endpoint": "introspect", "hubspot_status": "503"},
 		},
 		{
-			name:    "HubSpot is unreachable",
-			apps:    testAppsYAML,
-			setup:   func(env *refreshEnv) { env.fake.Close() },
+			name: "HubSpot is unreachable",
+			apps: testAppsYAML,
+			// Every connection is reset rather than the fake closed: a
+			// closed test server's port can be taken by another parallel
+			// test's server, which would then answer.
+			setup: func(env *refreshEnv) {
+				env.fake.InjectFault(hubspottest.EndpointIntrospect, hubspottest.Fault{ResetConnection: true})
+			},
 			code:    codes.Unavailable,
 			reason:  scopeguardv1.ErrorReason_HUBSPOT_UNAVAILABLE,
 			details: []string{"RetryInfo"},

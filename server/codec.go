@@ -65,11 +65,11 @@ func (c *requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 // refusal is the answer to a request the codec could not decode; nil for
 // every other request.
 func (c *requestCodec) refusal(ctx context.Context, req any, method string) error {
-	entry, ok := c.undecodable.LoadAndDelete(req)
+	entry, _ := c.undecodable.LoadAndDelete(req)
+	bad, ok := entry.(*badField)
 	if !ok {
 		return nil
 	}
-	bad := entry.(*badField)
 	c.metrics.undecodableRequests.WithLabelValues(method, bad.reason).Inc()
 	c.log.WarnContext(ctx, "refused a request that does not decode",
 		slog.String("request_id", requestIDFrom(ctx)), slog.String("method", method),

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,11 +21,19 @@ import (
 type rawCodec struct{}
 
 func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+	b, ok := v.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("rawCodec sends []byte, not %T", v)
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 }
 
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	return proto.Unmarshal(data.Materialize(), v.(proto.Message))
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("rawCodec decodes into messages, not %T", v)
+	}
+	return proto.Unmarshal(data.Materialize(), msg)
 }
 
 func (rawCodec) Name() string { return "proto" }

@@ -20,7 +20,8 @@ import (
 const EnvPrefix = "SCOPEGUARD_"
 
 // Config is everything `scopeguard serve` can be told. Defaults suit local
-// development; every field has a flag and an environment twin.
+// development; every field but HubSpotRetry has a flag and an environment
+// twin.
 type Config struct {
 	// Listen is the gRPC listen address.
 	Listen string
@@ -41,6 +42,9 @@ type Config struct {
 	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
 	// disables it.
 	MetricsListen string
+	// HTTPListen is the HTTP address serving REST, Connect, gRPC-Web,
+	// /healthz and /openapi.yaml; empty disables it.
+	HTTPListen string
 	// HubSpotAPIURL is HubSpot's API base URL. It comes from configuration
 	// only, never from a request.
 	HubSpotAPIURL string
@@ -49,6 +53,9 @@ type Config struct {
 	HubSpotOAuthVersion string
 	// HubSpotTimeout bounds one HTTP attempt to HubSpot.
 	HubSpotTimeout time.Duration
+	// HubSpotRetry is how HubSpot calls are retried; the zero value is the
+	// client's production policy. Not a flag: tests shorten the waits.
+	HubSpotRetry hubspot.RetryPolicy
 	// AppsFile names the OAuth apps file (name -> client id, secret,
 	// redirect URI); empty configures no app.
 	AppsFile string
@@ -87,6 +94,8 @@ type Config struct {
 	MaxConnectionAgeGrace time.Duration
 	// PProf serves /debug/pprof/ next to /metrics.
 	PProf bool
+	// Redis is the store replicas share; none by default.
+	Redis RedisConfig
 }
 
 // DefaultConfig returns the configuration used when no flag or environment
@@ -114,6 +123,7 @@ func DefaultConfig() Config {
 		// outlasts the slowest call (a refresh with its retries, ~20 s).
 		MaxConnectionAge:      5 * time.Minute,
 		MaxConnectionAgeGrace: 30 * time.Second,
+		Redis:                 defaultRedisConfig(),
 	}
 }
 
@@ -127,6 +137,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
 	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", c.ShutdownDrain, "on shutdown, how long to keep serving while health checks say NOT_SERVING, so load balancers move traffic away first (0 for none)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
+	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "HTTP address (host:port) serving REST, Connect, gRPC-Web, /healthz and /openapi.yaml; empty disables it")
 	fs.StringVar(&c.HubSpotAPIURL, "hubspot-api-url", c.HubSpotAPIURL, "HubSpot API base URL (point it at a fake HubSpot for tests and demos)")
 	fs.StringVar(&c.HubSpotOAuthVersion, "hubspot-oauth-version", c.HubSpotOAuthVersion, `HubSpot OAuth API: "2026-03" or "v1" (v1 is shut off on 2027-02-16)`)
 	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
@@ -144,6 +155,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", c.MaxConnectionAge, "a connection this old is asked to reconnect (GOAWAY), which bounds what one client holds")
 	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", c.MaxConnectionAgeGrace, "how long calls open on an aged connection may still run before it is closed")
 	fs.BoolVar(&c.PProf, "pprof", c.PProf, "serve Go profiles at /debug/pprof/ on --metrics-listen")
+	c.Redis.registerFlags(fs)
 }
 
 // EnvName is the environment variable backing the flag called name.
@@ -186,6 +198,11 @@ func (c Config) Validate() error {
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-listen %q: %w", c.MetricsListen, err))
+		}
+	}
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			errs = append(errs, fmt.Errorf("--http-listen %q: %w", c.HTTPListen, err))
 		}
 	}
 	if _, err := hubspot.New(hubspot.Options{BaseURL: c.HubSpotAPIURL}); err != nil {
@@ -242,11 +259,16 @@ func (c Config) Validate() error {
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		errs = append(errs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file (client certificates need TLS)"))
 	}
-	if c.CallersFile == "" && !c.AllowAnonymousCallers && !loopback(c.Listen) {
-		errs = append(errs, fmt.Errorf("--listen %s is reachable from other hosts and there is no --callers-file: anyone who reaches the port "+
-			"could mint access tokens for the configured apps and spend their HubSpot quota; give a --callers-file, "+
-			"listen on a loopback address, or pass --allow-anonymous-callers if a mesh authenticates callers for you", c.Listen))
+	if c.CallersFile == "" && !c.AllowAnonymousCallers {
+		for _, door := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--http-listen", c.HTTPListen}} {
+			if door.addr != "" && !loopback(door.addr) {
+				errs = append(errs, fmt.Errorf("%s %s is reachable from other hosts and there is no --callers-file: anyone who reaches the port "+
+					"could mint access tokens for the configured apps and spend their HubSpot quota; give a --callers-file, "+
+					"listen on a loopback address, or pass --allow-anonymous-callers if a mesh authenticates callers for you", door.flag, door.addr))
+			}
+		}
 	}
+	errs = append(errs, c.Redis.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -264,9 +286,10 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// LogValue lets the configuration be logged at startup. It holds no secret
-// (client secrets live in the apps file, which is logged by name only);
-// fields that ever do must be redacted here.
+// LogValue lets the configuration be logged at startup. Client secrets live
+// in the apps file, which is logged by name only; the shared store's
+// secrets are redacted by RedisConfig.LogValue. Fields that ever hold a
+// secret must be redacted here.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
@@ -277,6 +300,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("shutdown_drain", c.ShutdownDrain),
 		slog.String("metrics_listen", c.MetricsListen),
+		slog.String("http_listen", c.HTTPListen),
 		slog.String("hubspot_api_url", c.HubSpotAPIURL),
 		slog.String("hubspot_oauth_version", c.HubSpotOAuthVersion),
 		slog.Duration("hubspot_timeout", c.HubSpotTimeout),
@@ -294,6 +318,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("max_connection_age", c.MaxConnectionAge),
 		slog.Duration("max_connection_age_grace", c.MaxConnectionAgeGrace),
 		slog.Bool("pprof", c.PProf),
+		slog.Any("redis", c.Redis),
 	)
 }
 

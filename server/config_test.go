@@ -65,12 +65,12 @@ func TestApplyEnv(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Listen: "nope", LogFormat: "xml", LogLevel: "loud", MaxRecvBytes: 1, ShutdownTimeout: -1}
+	cfg := Config{Listen: "nope", HTTPListen: "8080", LogFormat: "xml", LogLevel: "loud", MaxRecvBytes: 1, ShutdownTimeout: -1}
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, flagName := range []string{"--listen", "--log-format", "--log-level", "--max-recv-bytes", "--max-concurrent-streams", "--shutdown-timeout"} {
+	for _, flagName := range []string{"--listen", "--http-listen", "--log-format", "--log-level", "--max-recv-bytes", "--max-concurrent-streams", "--shutdown-timeout"} {
 		if !strings.Contains(err.Error(), flagName) {
 			t.Errorf("Validate error does not mention %s: %v", flagName, err)
 		}
@@ -86,6 +86,7 @@ func TestProtectedMode(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		listen    string
+		http      string
 		callers   string
 		anonymous bool
 		refused   bool
@@ -100,13 +101,16 @@ func TestProtectedMode(t *testing.T) {
 		{listen: "scopeguard.internal:50051", refused: true},
 		{listen: "0.0.0.0:50051", callers: "callers.yaml"},
 		{listen: "0.0.0.0:50051", anonymous: true},
+		{listen: "127.0.0.1:50051", http: "0.0.0.0:8080", refused: true},
+		{listen: "127.0.0.1:50051", http: "127.0.0.1:8080"},
+		{listen: "127.0.0.1:50051", http: "0.0.0.0:8080", callers: "callers.yaml"},
 	}
 	for _, tt := range tests {
 		cfg := DefaultConfig()
-		cfg.Listen, cfg.CallersFile, cfg.AllowAnonymousCallers = tt.listen, tt.callers, tt.anonymous
+		cfg.Listen, cfg.HTTPListen, cfg.CallersFile, cfg.AllowAnonymousCallers = tt.listen, tt.http, tt.callers, tt.anonymous
 		err := cfg.Validate()
 		if got := err != nil; got != tt.refused {
-			t.Errorf("listen %s, callers file %q, anonymous %v: Validate = %v, want refused %v", tt.listen, tt.callers, tt.anonymous, err, tt.refused)
+			t.Errorf("listen %s, http %q, callers file %q, anonymous %v: Validate = %v, want refused %v", tt.listen, tt.http, tt.callers, tt.anonymous, err, tt.refused)
 			continue
 		}
 		if tt.refused && (!strings.Contains(err.Error(), "--callers-file") || !strings.Contains(err.Error(), "--allow-anonymous-callers")) {

@@ -32,6 +32,7 @@ type partsKey struct {
 
 // decisionParts are the request-independent parts of a decision.
 type decisionParts struct {
+	op           *catalog.Operation
 	operation    *scopeguardv1.Operation
 	alternatives []*scopeguardv1.ScopeSet
 	notices      []string
@@ -122,9 +123,14 @@ func (b *batch) judge(i int, app scopeguardv1.AppType, grants catalog.Grants) {
 		return
 	}
 	dec := b.decisions[i]
-	ev := m.req.Evaluate(grants)
 	label := m.parts.label
 	dec.SatisfiedBy, dec.MissingScopes = nil, nil
+	if m.parts.op.RetiredBy(b.today) {
+		dec.Verdict = scopeguardv1.Verdict_VERDICT_RETIRED
+		dec.Explanation = retiredExplanation(label, m.parts.op)
+		return
+	}
+	ev := m.req.Evaluate(grants)
 	switch {
 	case ev.NotAccepted:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_WRONG_CREDENTIAL_TYPE
@@ -143,6 +149,9 @@ func (b *batch) judge(i int, app scopeguardv1.AppType, grants catalog.Grants) {
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_MISSING_SCOPES
 		dec.MissingScopes = ev.Missing
 		dec.Explanation = missingExplanation(label, ev.Missing, len(m.parts.alternatives), app)
+		if held := grants.Retired(); len(held) > 0 {
+			dec.Explanation += " " + retiredGrantsSentence(held)
+		}
 	}
 	if sunset := m.parts.operation.GetSunsetDate(); sunset != "" && sunset <= b.today {
 		// Compared as text: "2026-04-30" and month-precision "2027-09"
@@ -152,17 +161,59 @@ func (b *batch) judge(i int, app scopeguardv1.AppType, grants catalog.Grants) {
 }
 
 // plannable lists the requirement of every endpoint a plan must cover:
-// unknown endpoints, those that need no scope, that the credential kind
-// cannot call or whose requirement nobody knows add nothing (their
-// decisions say why).
+// unknown and retired endpoints, those that need no scope, that the
+// credential kind cannot call or whose requirement nobody knows add
+// nothing (their decisions say why: no scope can make a retired endpoint
+// answer).
 func (b *batch) plannable() [][][]string {
 	var reqs [][][]string
 	for _, m := range b.matches {
-		if m.parts != nil && m.req.Accepted() && !m.req.Unknown() && !m.req.NoScopesRequired() {
+		if m.parts != nil && !m.parts.op.RetiredBy(b.today) && m.req.Accepted() && !m.req.Unknown() && !m.req.NoScopesRequired() {
 			reqs = append(reqs, m.req.Alternatives())
 		}
 	}
 	return reqs
+}
+
+// retiredExplanation says that HubSpot switched an endpoint off, when,
+// and what replaces it.
+func retiredExplanation(label string, op *catalog.Operation) string {
+	var b strings.Builder
+	b.WriteString(label)
+	b.WriteString(" was retired by HubSpot on ")
+	b.WriteString(op.SunsetDate)
+	b.WriteString(": it answers 404 whatever the scopes, so no scope can make the call work")
+	if op.Replacement != "" {
+		b.WriteString("; use ")
+		b.WriteString(op.Replacement)
+		b.WriteString(" instead")
+	}
+	if op.SunsetURL != "" {
+		b.WriteString(" (migration: ")
+		b.WriteString(op.SunsetURL)
+		b.WriteString(")")
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// sentence ends text with a full stop unless it already ends with one.
+func sentence(text string) string {
+	if strings.HasSuffix(text, ".") {
+		return text
+	}
+	return text + "."
+}
+
+// retiredGrantsSentence says that granted scopes are retired and satisfy
+// nothing, naming the first one's date.
+func retiredGrantsSentence(held []catalog.Scope) string {
+	names := make([]string, len(held))
+	for i, s := range held {
+		names[i] = s.Name
+	}
+	return "The token holds " + strings.Join(names, ", ") + ", retired by HubSpot on " + held[0].Retired.Date +
+		": it satisfies no endpoint any more; request the granular scope named above instead."
 }
 
 func missingExplanation(label string, missing []string, alternatives int, app scopeguardv1.AppType) string {
@@ -191,7 +242,7 @@ func (d *decider) partsFor(m catalog.Match, app scopeguardv1.AppType) *decisionP
 	cacheable := m.Resolution == catalog.ObjectNone || m.Resolution == catalog.ObjectStandard
 	if cacheable {
 		if p, ok := d.parts.Load(key); ok {
-			return p.(*decisionParts)
+			return p.(*decisionParts) //nolint:forcetypeassert // d.parts holds only *decisionParts
 		}
 	}
 	p := d.buildParts(m, app)
@@ -205,6 +256,7 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 	op := m.Operation
 	req := m.Requirement(app)
 	p := &decisionParts{
+		op: op,
 		operation: &scopeguardv1.Operation{
 			Method:           op.Method,
 			PathTemplate:     op.Template,
@@ -218,6 +270,8 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 			ObjectType:       m.ObjectType,
 			SourceUrl:        op.SourceURL,
 			AcceptedAppTypes: op.AppTypes,
+			Retires:          op.Retires,
+			Replacement:      op.Replacement,
 		},
 		label: op.Method + " " + op.Template,
 	}
@@ -233,7 +287,12 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 	if op.Deprecated {
 		p.notices = append(p.notices, "HubSpot marks this endpoint deprecated.")
 	}
-	if op.SunsetDate != "" {
+	switch {
+	case op.Retires && op.Replacement != "":
+		p.notices = append(p.notices, sentence("HubSpot's switch-off date for this endpoint: "+op.SunsetDate+"; its replacement: "+op.Replacement))
+	case op.Retires:
+		p.notices = append(p.notices, "HubSpot's switch-off date for this endpoint: "+op.SunsetDate+".")
+	case op.SunsetDate != "":
 		p.notices = append(p.notices, "HubSpot ends support for "+op.Version+" of this API: "+op.SunsetDate+".")
 	}
 	p.notices = append(p.notices, op.TierNotes...)
@@ -245,6 +304,7 @@ func (d *decider) buildParts(m catalog.Match, app scopeguardv1.AppType) *decisio
 		p.notices = append(p.notices, "Custom object "+m.ObjectType+": the custom-object scopes apply.")
 	case catalog.ObjectAssumedCustom:
 		p.notices = append(p.notices, "\""+m.ObjectType+"\" is not a standard object name or id, so it can only be a custom object (HubSpot rejects it otherwise): the custom-object scopes apply.")
+	default: // a standard object, or none: nothing to say
 	}
 	if req.Inferred() {
 		p.notices = append(p.notices, "HubSpot's spec lists no scopes for this exact endpoint; the requirement is inferred from another version of it or from the object's record scopes.")

@@ -17,6 +17,7 @@ import (
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/catalog"
 	"github.com/eshopman/scopeguard/server/hubspot"
+	"github.com/eshopman/scopeguard/server/tokens"
 )
 
 // ErrorDomain is google.rpc.ErrorInfo.domain on every error scopeguard sends.
@@ -59,6 +60,13 @@ func toStatus(ctx context.Context, err error) error {
 	if st := hubspotStatus(ctx, err); st != nil {
 		return st
 	}
+	var leaseErr *tokens.LeaseTimeoutError
+	if errors.As(err, &leaseErr) {
+		return statusError(ctx, codes.Unavailable, scopeguardv1.ErrorReason_REFRESH_LEASE_TIMEOUT,
+			"another replica is refreshing this token and its result did not arrive within "+leaseErr.Waited.String()+"; retry shortly",
+			map[string]string{"waited_seconds": strconv.FormatInt(int64(math.Ceil(leaseErr.Waited.Seconds())), 10)},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(defaultLeaseWait)})
+	}
 	var unknownApp *unknownAppError
 	if errors.As(err, &unknownApp) {
 		return statusError(ctx, codes.NotFound, scopeguardv1.ErrorReason_UNKNOWN_APP,
@@ -97,19 +105,19 @@ func toStatus(ctx context.Context, err error) error {
 func internalError(ctx context.Context, cause error) error {
 	st := status.Convert(statusError(ctx, codes.Internal, scopeguardv1.ErrorReason_INTERNAL,
 		"internal error; the server logged it under this call's request_id", nil))
-	return &internalFailure{status: st, cause: cause}
+	return &internalStatusError{status: st, cause: cause}
 }
 
-// internalFailure is an Internal status that keeps its cause for the log.
-type internalFailure struct {
+// internalStatusError is an Internal status that keeps its cause for the log.
+type internalStatusError struct {
 	status *status.Status
 	cause  error
 }
 
-func (e *internalFailure) Error() string { return e.status.Message() }
+func (e *internalStatusError) Error() string { return e.status.Message() }
 
 // GRPCStatus is what the caller gets: the status, never the cause.
-func (e *internalFailure) GRPCStatus() *status.Status { return e.status }
+func (e *internalStatusError) GRPCStatus() *status.Status { return e.status }
 
 // invalidRequest turns protovalidate's violations into InvalidArgument with
 // a BadRequest field violation per broken rule.
@@ -147,6 +155,7 @@ func (e *unknownAppError) Error() string { return "unknown app " + strconv.Quote
 const (
 	defaultRateLimitWait   = 10 * time.Second // HubSpot's rolling window
 	defaultUnavailableWait = 2 * time.Second
+	defaultLeaseWait       = time.Second // the lease ends by itself; the next try usually finds the token
 )
 
 // hubspotStatus maps the hubspot package's typed errors; nil when err is

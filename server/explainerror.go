@@ -28,30 +28,36 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		AppType:     req.GetAppType(),
 		ClientID:    req.GetClientId(),
 		RedirectURI: req.GetRedirectUri(),
-		ScopeFacts:  s.scopeFact,
+		ScopeFacts:  explain.CatalogScopeFacts(s.catalog),
 		Now:         s.now(),
 	}
-	if name := req.GetApp(); name != "" {
-		if err := s.mayUseApp(ctx, name); err != nil {
-			return nil, toStatus(ctx, err)
-		}
-		app, ok := s.apps.Lookup(name)
-		if !ok {
-			return nil, toStatus(ctx, &unknownAppError{name: name})
-		}
-		if in.ClientID == "" {
-			in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
-		}
+	app, err := s.app(ctx, req.GetApp())
+	if err != nil {
+		return nil, toStatus(ctx, err)
+	}
+	// The only app, used without being named, lends its client id to the
+	// re-authorization URL only to a caller it is granted to.
+	if in.ClientID == "" && callerMayUse(ctx, app.Name) {
+		in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
 	}
 
+	in.Parsed = explain.Parse(in.HTTPStatus, in.Body, in.Headers)
+
 	// The endpoint first: a request that names an unusable one is refused
-	// before any HubSpot call.
+	// before any HubSpot call. Without one, the call a client library's
+	// error text names is looked up instead; an unusable one there only
+	// costs the diagnosis the catalog.
 	var match *catalog.Match
-	if ep := req.GetEndpoint(); ep != nil {
+	ep, fromText := req.GetEndpoint(), false
+	if ep == nil {
+		ep, fromText = in.Parsed.Endpoint(), true
+		in.Endpoint = ep
+	}
+	if ep != nil {
 		m, err := s.catalog.Match(ep.GetMethod(), ep.GetPath())
 		var unknown *catalog.UnknownEndpointError
 		switch {
-		case errors.As(err, &unknown):
+		case errors.As(err, &unknown), err != nil && fromText:
 			// Not in the catalog: the diagnosis goes on from the body alone.
 		case err != nil:
 			return nil, endpointErrors(ctx, []*endpointError{{field: "endpoint.path", err: err}})
@@ -168,15 +174,6 @@ func tokenCheckFailure(err error) string {
 	default:
 		return "the token introspection failed"
 	}
-}
-
-// scopeFact is the explain package's view of the catalog's scope table.
-func (s *Service) scopeFact(name string) (explain.ScopeFact, bool) {
-	sc, ok := s.catalog.Scope(name)
-	if !ok {
-		return explain.ScopeFact{}, false
-	}
-	return explain.ScopeFact{Kind: sc.Kind.String(), TierNote: sc.TierNote}, true
 }
 
 // reportDisagreement counts every body whose required scopes contradict

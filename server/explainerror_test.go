@@ -22,6 +22,7 @@ import (
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server"
 	"github.com/eshopman/scopeguard/server/catalog"
+	"github.com/eshopman/scopeguard/server/explain"
 	"github.com/eshopman/scopeguard/server/explain/explaintest"
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/hubspottest"
@@ -137,8 +138,14 @@ func TestExplainErrorCorpus(t *testing.T) {
 				req.AccessToken = env.mint(req.GetAppType(), req.GetGrantedScopes())
 				req.GrantedScopes = nil
 			}
+			// The endpoint the server diagnoses: the request's, else the
+			// call the body's text names.
+			ep := req.GetEndpoint()
+			if ep == nil {
+				ep = explain.Parse(int(req.GetHttpStatus()), req.GetBody(), req.GetHeaders()).Endpoint()
+			}
 			withCatalog := false
-			if ep := req.GetEndpoint(); ep != nil {
+			if ep != nil {
 				_, err := cat.Match(ep.GetMethod(), ep.GetPath())
 				withCatalog = err == nil
 			}
@@ -618,6 +625,90 @@ func TestExplainErrorAnswersNonJSONBodies(t *testing.T) {
 			want := []any{tt.rootCause, tt.retryable, true, true}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("root cause, retryable, has summary, has remediations (-want +got):\n%s\nsummary: %s", diff, resp.GetSummary())
+			}
+		})
+	}
+}
+
+// TestExplainErrorEndpointFromText: without a request endpoint, the call a
+// client library's text names is looked up in the catalog; the request's
+// own endpoint wins over it, and one the catalog cannot read only costs the
+// answer the catalog, never the call.
+func TestExplainErrorEndpointFromText(t *testing.T) {
+	t.Parallel()
+	env := newExplainEnv(t, explaintest.DefaultNow, testAppsYAML)
+	const dealsText = "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://api.hubapi.com/crm/v3/objects/deals?limit=100"
+	tests := []struct {
+		name         string
+		body         string
+		endpoint     *scopeguardv1.Endpoint
+		wantEndpoint string
+		wantTemplate string
+		wantMissing  []string
+	}{
+		{
+			name: "the text's URL names the endpoint", body: dealsText,
+			wantEndpoint: "GET /crm/v3/objects/deals", wantTemplate: "/crm/v3/objects/deals", wantMissing: []string{"crm.objects.deals.read"},
+		},
+		{
+			name: "the request's endpoint wins", body: dealsText, endpoint: &scopeguardv1.Endpoint{Method: "GET", Path: "/crm/v3/objects/contacts"},
+			wantEndpoint: "GET /crm/v3/objects/contacts", wantTemplate: "/crm/v3/objects/contacts", wantMissing: []string{"crm.objects.contacts.read"},
+		},
+		{
+			name:         "a path the catalog refuses leaves the catalog out",
+			body:         "403 Client Error: Forbidden for url: https://api.hubapi.com/crm/v3/objects/deals/%zz",
+			wantEndpoint: "GET /crm/v3/objects/deals/%zz",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := env.client().ExplainError(t.Context(), &scopeguardv1.ExplainErrorRequest{
+				Body: tt.body, Endpoint: tt.endpoint, GrantedScopes: []string{"oauth"},
+			})
+			if err != nil {
+				t.Fatalf("ExplainError: %v", err)
+			}
+			got := []any{resp.GetEndpoint().GetMethod() + " " + resp.GetEndpoint().GetPath(), resp.GetOperation().GetPathTemplate(), resp.GetMissingScopes(), resp.GetRootCause()}
+			want := []any{tt.wantEndpoint, tt.wantTemplate, tt.wantMissing, scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("endpoint, template, missing scopes, root cause (-want +got):\n%s\nsummary: %s", diff, resp.GetSummary())
+			}
+		})
+	}
+}
+
+// TestExplainErrorUsesTheRequestsApp: the re-authorization URL carries the
+// client id of the app the request names, else of the only configured app,
+// else none (there is no app to install).
+func TestExplainErrorUsesTheRequestsApp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, apps, app string
+		wantURL         bool
+	}{
+		{name: "the named app", apps: testAppsYAML, app: "shop", wantURL: true},
+		{name: "the only configured app", apps: testAppsYAML, wantURL: true},
+		{name: "no app configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := newExplainEnv(t, explaintest.DefaultNow, tt.apps)
+			resp, err := env.client().ExplainError(t.Context(), &scopeguardv1.ExplainErrorRequest{
+				HttpStatus: 403, Body: seedBody, Endpoint: auditLogs, App: tt.app, GrantedScopes: []string{"oauth"},
+			})
+			if err != nil {
+				t.Fatalf("ExplainError: %v", err)
+			}
+			var urls []string
+			for _, r := range resp.GetRemediations() {
+				if r.GetAction() == scopeguardv1.Action_ACTION_REAUTHORIZE_APP && r.GetUrl() != "" {
+					urls = append(urls, r.GetUrl())
+				}
+			}
+			if got := len(urls) > 0 && strings.Contains(urls[0], "client_id="+testClientID); got != tt.wantURL {
+				t.Errorf("re-authorization URLs %q: carry client id %s = %v, want %v", urls, testClientID, got, tt.wantURL)
 			}
 		})
 	}

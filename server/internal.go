@@ -21,7 +21,7 @@ func reportErrors(log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamSer
 		if _, ok := status.FromError(err); !ok {
 			err = toStatus(ctx, err)
 		}
-		var failure *internalFailure
+		var failure *internalStatusError
 		if errors.As(err, &failure) && failure.cause != nil {
 			log.ErrorContext(ctx, "internal error",
 				slog.String("request_id", requestIDFrom(ctx)), slog.String("method", method),

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -34,6 +35,10 @@ type Metrics struct {
 	connectionsOpen      prometheus.Gauge
 	connectionsRefused   prometheus.Counter
 	undecodableRequests  *prometheus.CounterVec
+	// sharedStore is registered only when a shared store is configured, so
+	// a single replica exports no "down" store.
+	sharedStore         prometheus.Gauge
+	registerSharedStore sync.Once
 }
 
 // NewMetrics registers every series on a fresh registry.
@@ -62,7 +67,7 @@ func NewMetrics() *Metrics {
 		}, []string{"endpoint", "outcome"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_refreshes_total",
-			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's request; cache: a fresh token from memory) and result (ok or error).",
+			Help: "RefreshToken answers, by source (upstream: this call asked HubSpot; shared: joined another caller's or replica's request; cache: a fresh token from the store) and result (ok or error).",
 		}, []string{"source", "result"}),
 		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_cache_lookups_total",
@@ -78,16 +83,20 @@ func NewMetrics() *Metrics {
 		}, []string{"result"}),
 		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scopeguard_connections_open",
-			Help: "Client connections open on the gRPC port.",
+			Help: "Client connections open on the gRPC and HTTP ports.",
 		}),
 		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "scopeguard_connections_refused_total",
-			Help: "Client connections closed on arrival because --max-connections were open.",
+			Help: "Client connections closed on arrival because --max-connections were open on their port.",
 		}),
 		undecodableRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_undecodable_requests_total",
 			Help: "Requests refused because they do not decode, by method and reason (utf8: a string field is not valid UTF-8; malformed: not the message's encoding).",
 		}, []string{"method", "reason"}),
+		sharedStore: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scopeguard_shared_store_up",
+			Help: "1 while the shared token store (Redis) answers, 0 while calls are served from this process instead. Present only with --redis-url.",
+		}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -112,7 +121,34 @@ func NewMetrics() *Metrics {
 			m.explanationsByCause[cause] = m.explanations.WithLabelValues(cause.String())
 		}
 	}
+	m.startAtZero()
 	return m
+}
+
+// startAtZero creates every series of a known label set at zero, so that
+// /metrics shows them before their first event: an absent series reads as
+// a broken exporter. Disagreements are labelled by catalog operation
+// (thousands of them) and appear with the first one.
+func (m *Metrics) startAtZero() {
+	for _, endpoint := range []hubspot.Endpoint{
+		hubspot.EndpointToken, hubspot.EndpointIntrospect, hubspot.EndpointAccessTokenInfo, hubspot.EndpointPrivateAppTokenInfo,
+	} {
+		for _, outcome := range []hubspot.Outcome{
+			hubspot.OutcomeOK, hubspot.OutcomeRejected, hubspot.OutcomeRateLimited,
+			hubspot.OutcomeServerError, hubspot.OutcomeNetworkError, hubspot.OutcomeMalformed,
+		} {
+			m.upstreamCalls.WithLabelValues(string(endpoint), string(outcome))
+		}
+	}
+	for _, source := range []tokens.Source{tokens.SourceUpstream, tokens.SourceShared} {
+		m.refreshes.WithLabelValues(string(source), "ok")
+		m.refreshes.WithLabelValues(string(source), "error")
+	}
+	m.refreshes.WithLabelValues(string(tokens.SourceCache), "ok") // a cached token is never an error
+	for _, cache := range []string{"access_token", "introspection"} {
+		m.cacheLookups.WithLabelValues(cache, "hit")
+		m.cacheLookups.WithLabelValues(cache, "miss")
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.
@@ -156,6 +192,16 @@ func (m *Metrics) countRefresh(source tokens.Source, err error) {
 	m.countCacheLookup("access_token", source)
 }
 
+// sharedStoreUp is the shared store's OnStateChange hook.
+func (m *Metrics) sharedStoreUp(up bool) {
+	m.registerSharedStore.Do(func() { m.registry.MustRegister(m.sharedStore) })
+	if up {
+		m.sharedStore.Set(1)
+	} else {
+		m.sharedStore.Set(0)
+	}
+}
+
 // countCacheLookup records whether an answer came from a cache.
 func (m *Metrics) countCacheLookup(cache string, source tokens.Source) {
 	switch source {
@@ -163,6 +209,7 @@ func (m *Metrics) countCacheLookup(cache string, source tokens.Source) {
 		m.cacheLookups.WithLabelValues(cache, "hit").Inc()
 	case tokens.SourceShared, tokens.SourceUpstream:
 		m.cacheLookups.WithLabelValues(cache, "miss").Inc()
+	default: // the credential's shape answered: no cache was asked
 	}
 }
 

@@ -50,12 +50,9 @@ func (s *Service) refreshCredentials(ctx context.Context, req *scopeguardv1.Refr
 		ClientSecret: hubspot.Secret(req.GetClientSecret()),
 	}
 	if name := req.GetApp(); name != "" {
-		if err := s.mayUseApp(ctx, name); err != nil {
+		app, err := s.app(ctx, name)
+		if err != nil {
 			return hubspot.AppCredentials{}, err
-		}
-		app, ok := s.apps.Lookup(name)
-		if !ok {
-			return hubspot.AppCredentials{}, &unknownAppError{name: name}
 		}
 		creds = app.AppCredentials
 	}

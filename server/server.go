@@ -38,7 +38,8 @@ import (
 )
 
 // Server is a configured gRPC server with the ScopeGuardService, health and
-// reflection registered. Health reports NOT_SERVING until Serve starts.
+// reflection registered, and the HTTP port onto it (see ServeHTTPPort).
+// Health reports NOT_SERVING until Serve starts.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -46,10 +47,15 @@ type Server struct {
 	health  *health.Server
 	metrics *Metrics
 	callers *callerRegistry
+	http    *http.Server
 	// endWatches ends the health Watch streams, which would otherwise
 	// hold GracefulStop until its timeout.
 	endWatches context.CancelFunc
 	shutdown   sync.Once
+	// mu orders Serve's SERVING after a Shutdown that came first: health
+	// must then stay NOT_SERVING.
+	mu           sync.Mutex
+	shuttingDown bool
 }
 
 // appLister is implemented by services that hold configured apps (Service),
@@ -149,7 +155,12 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	grpc_health_v1.RegisterHealthServer(gs, &healthService{Server: hs, stopping: watching})
 	reflection.Register(gs)
 	metrics.grpc.InitializeMetrics(gs)
-	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, callers: callers, endWatches: endWatches}, nil
+	httpServer, err := newHTTPServer(gs, hs, cfg.MaxRecvBytes, log)
+	if err != nil {
+		endWatches()
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics, callers: callers, http: httpServer, endWatches: endWatches}, nil
 }
 
 // healthService is grpc-go's health service whose Watch streams end, with
@@ -185,22 +196,31 @@ func (s *Server) ReloadCallers() error { return s.callers.reload() }
 // Serve reports SERVING and answers calls on lis until Shutdown, serving at
 // most cfg.MaxConnections connections at once.
 func (s *Server) Serve(lis net.Listener) error {
-	s.health.Resume()
+	s.mu.Lock()
+	if !s.shuttingDown {
+		s.health.Resume()
+	}
+	s.mu.Unlock()
 	s.log.Info("serving", slog.String("addr", lis.Addr().String()))
 	return s.grpc.Serve(limitConnections(lis, s.cfg.MaxConnections, s.metrics))
 }
 
-// Shutdown reports NOT_SERVING (health Watch streams hear it at once), keeps
-// serving for the configured drain so load balancers move traffic away, ends
-// the Watch streams, lets open calls finish for up to the configured timeout,
-// then cuts what is left. ctx ending cuts the drain and the wait short.
-// Later calls wait for the first to finish.
+// Shutdown reports NOT_SERVING (health Watch streams and /healthz hear it at
+// once), keeps serving for the configured drain so load balancers move
+// traffic away, ends the Watch streams, lets open calls finish for up to the
+// configured timeout, then cuts what is left. The HTTP port stops first: its
+// calls run on the gRPC server, which cuts them when it stops. ctx ending
+// cuts the drain and the wait short. Later calls wait for the first to
+// finish.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.shutdown.Do(func() { s.stop(ctx) })
 }
 
 func (s *Server) stop(ctx context.Context) {
+	s.mu.Lock()
+	s.shuttingDown = true
 	s.health.Shutdown()
+	s.mu.Unlock()
 	if s.cfg.ShutdownDrain > 0 {
 		s.log.Info("draining: health checks say NOT_SERVING", slog.Duration("drain", s.cfg.ShutdownDrain))
 		drained := time.NewTimer(s.cfg.ShutdownDrain)
@@ -213,6 +233,10 @@ func (s *Server) stop(ctx context.Context) {
 	s.endWatches()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		s.log.Warn("http graceful stop timed out; closing open requests", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+		_ = s.http.Close()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
@@ -228,10 +252,10 @@ func (s *Server) stop(ctx context.Context) {
 	}
 }
 
-// Run listens on cfg.Listen (and cfg.MetricsListen, when set) and serves
-// until ctx is done, then shuts down gracefully. ready, when not nil, is
-// called with the bound gRPC address once the listener is open (useful with
-// port 0).
+// Run listens on cfg.Listen (and cfg.MetricsListen and cfg.HTTPListen, when
+// set) and serves until ctx is done, then shuts down gracefully. ready, when
+// not nil, is called with the bound gRPC address once the listener is open
+// (useful with port 0).
 func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics, ready func(net.Addr)) error {
 	srv, err := New(cfg, log, svc, metrics)
 	if err != nil {
@@ -241,7 +265,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3)
 	var metricsServer *http.Server
 	if cfg.MetricsListen != "" {
 		mlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.MetricsListen)
@@ -266,6 +290,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 			}
 		}()
 	}
+	if cfg.HTTPListen != "" {
+		hlis, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.HTTPListen)
+		if err != nil {
+			_ = lis.Close()
+			if metricsServer != nil {
+				_ = metricsServer.Close()
+			}
+			srv.grpc.Stop()
+			return fmt.Errorf("listen on %s: %w", cfg.HTTPListen, err)
+		}
+		log.Info("serving http", slog.String("addr", hlis.Addr().String()))
+		go func() {
+			if err := srv.ServeHTTPPort(hlis); err != nil {
+				serveErr <- fmt.Errorf("serve http: %w", err)
+			}
+		}()
+	}
 	if ready != nil {
 		ready(lis.Addr())
 	}
@@ -283,6 +324,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, svc scopeguardv1.Sco
 		case <-hangups:
 			_ = srv.ReloadCallers() // logged; the previous callers stay in force
 		case err := <-serveErr:
+			_ = srv.http.Close()
 			srv.grpc.Stop()
 			return err
 		case <-ctx.Done():

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -123,21 +121,7 @@ func serveBufconn(t testing.TB, cfg server.Config, log *slog.Logger, svc scopegu
 // (none when empty).
 func startScopeGuard(t *testing.T, hubspotURL, appsYAML string) *testServer {
 	t.Helper()
-	cfg := testConfig()
-	cfg.HubSpotAPIURL = hubspotURL
-	if appsYAML != "" {
-		cfg.AppsFile = filepath.Join(t.TempDir(), "apps.yaml")
-		if err := os.WriteFile(cfg.AppsFile, []byte(appsYAML), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
-		svc, err := server.BuildService(cfg, log, m)
-		if err != nil {
-			t.Fatalf("BuildService: %v", err)
-		}
-		return svc
-	})
+	return startScopeGuardWith(t, hubspotURL, appsYAML, func(*server.Config) {})
 }
 
 // offline serves the production service with HubSpot out of reach: enough
@@ -574,13 +558,17 @@ func TestShutdownDrainKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := serveBufconn(t, cfg, log, svc, metrics)
+	hc := grpc_health_v1.NewHealthClient(ts.conn)
+	if resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{}); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Fatalf("health before shutdown = %v, %v; want SERVING", resp, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // a failure below must not leave the hour-long drain to the cleanup
 	stopped := make(chan struct{})
 	go func() {
 		ts.srv.Shutdown(ctx)
 		close(stopped)
 	}()
-	hc := grpc_health_v1.NewHealthClient(ts.conn)
 	eventually(t, "health to say NOT_SERVING", func() bool {
 		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
 		return err == nil && resp.GetStatus() == grpc_health_v1.HealthCheckResponse_NOT_SERVING
@@ -676,5 +664,45 @@ func TestProfilesOnlyWithPProf(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShutdownBeforeServeStaysNotServing: a server whose shutdown began
+// before Serve, and is still draining, never reports SERVING.
+func TestShutdownBeforeServeStaysNotServing(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.ShutdownDrain = time.Hour
+	logs := &logbuf.Buffer{}
+	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), panicking{}, server.NewMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		srv.Shutdown(ctx)
+		close(stopped)
+	}()
+	eventually(t, "the drain to start", func() bool { return strings.Contains(logs.String(), "draining") })
+	lis := bufconn.Listen(1 << 16)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	resp, err := grpc_health_v1.NewHealthClient(conn).Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+	if err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health during a drain that began before Serve = %v, %v; want NOT_SERVING", resp, err)
+	}
+	cancel()
+	<-stopped
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

@@ -24,6 +24,8 @@ type Service struct {
 	metrics      *Metrics
 	log          *slog.Logger
 	now          func() time.Time
+	// sharedStore is the Redis store BuildService opened; nil without one.
+	sharedStore *tokens.RedisStore
 
 	// disagreements holds the operations whose catalog disagreement with
 	// HubSpot has been logged (each is logged once; all are counted).
@@ -82,6 +84,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		BaseURL:       cfg.HubSpotAPIURL,
 		OAuthVersion:  version,
 		Timeout:       cfg.HubSpotTimeout,
+		Retry:         cfg.HubSpotRetry,
 		Logger:        log,
 		OnCall:        metrics.countHubSpotCall,
 		Admit:         hubspotAdmission(metrics),
@@ -97,25 +100,46 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		}
 		log.Info("loaded apps", slog.Any("apps", apps))
 	}
-	hooks := tokens.Hooks{OnRefresh: metrics.countRefresh, OnIntrospect: metrics.countIntrospection}
-	refresher, err := tokens.NewRefresher(tokens.RefresherOptions{Client: client, Skew: cfg.RefreshSkew, Hooks: hooks, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks, Logger: log})
-	if err != nil {
-		return nil, err
-	}
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, fmt.Errorf("embedded catalog: %w", err)
 	}
-	return NewService(Deps{
+	shared, err := cfg.Redis.sharedStore(log, metrics)
+	if err != nil {
+		return nil, err
+	}
+	var store tokens.Store // nil: each cache in memory
+	if shared != nil {
+		store = shared
+	}
+	hooks := tokens.Hooks{OnRefresh: metrics.countRefresh, OnIntrospect: metrics.countIntrospection}
+	refresher, err := tokens.NewRefresher(tokens.RefresherOptions{
+		Client: client, Skew: cfg.RefreshSkew, Hooks: hooks, Logger: log, Store: store, LeaseTTL: cfg.Redis.LeaseTTL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks, Store: store, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	svc := NewService(Deps{
 		Catalog:      cat,
 		Refresher:    refresher,
 		Introspector: introspector,
 		Apps:         apps,
 		Metrics:      metrics,
 		Log:          log,
-	}), nil
+	})
+	svc.sharedStore = shared
+	return svc, nil
+}
+
+// Close releases what BuildService opened (the connections to a shared
+// store); call it once the server has stopped.
+func (s *Service) Close() error {
+	if s.sharedStore == nil {
+		return nil
+	}
+	return s.sharedStore.Close()
 }

@@ -197,7 +197,11 @@ func (ts *tlsServer) servedSerial(t *testing.T) int64 {
 		t.Fatalf("TLS handshake: %v", err)
 	}
 	defer func() { _ = conn.Close() }()
-	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	tlsConn, ok := conn.(*tls.Conn)
+	if !ok {
+		t.Fatalf("tls.Dialer gave a %T", conn)
+	}
+	return tlsConn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
 var contactsCheck = &scopeguardv1.CheckScopesRequest{

@@ -540,6 +540,8 @@ func (g *generator) build() (*catalogfile.File, error) {
 			if gr.ov != nil {
 				oauth, private, developer, gap = g.overlayRequirement(gr.ov)
 			}
+			g.prune(&op, &oauth)
+			g.prune(&op, &private)
 			op.OAuth, op.Private = oauth, private
 			if developer {
 				op.Developer = noScopes
@@ -605,6 +607,10 @@ func (g *generator) overlayRequirement(op *overlayOperation) (oauth, private cat
 	if op.NoScopes {
 		return noScopes, noScopes, true, false
 	}
+	if op.Unknown {
+		unknown := catalogfile.Requirement{Accepted: true, Unknown: true}
+		return unknown, unknown, false, false
+	}
 	oa := g.normalize(op.OAuth)
 	return requirement(oa), requirement(g.normalize(append(slices.Clone(op.Private), mapV2(oa)...))), false, false
 }
@@ -652,9 +658,17 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 		if ov.Note != "" {
 			op.TierNotes = append(op.TierNotes, ov.Note)
 		}
-		if ov.Sunset != "" {
-			op.SunsetDate, op.SunsetURL = ov.Sunset, ov.SunsetSource
-		}
+	}
+	if s := g.sunsetFor(op.Method, t, op.Version); s != nil {
+		op.SunsetDate, op.SunsetURL, op.Retires, op.Replacement = s.Date, s.Source, s.Retires, s.Replacement
+	}
+	// An operation's own switch-off date and replacement override its
+	// family's.
+	if ov := gr.ov; ov != nil && ov.Sunset != "" {
+		op.SunsetDate, op.SunsetURL, op.Retires = ov.Sunset, ov.SunsetSource, true
+	}
+	if ov := gr.ov; ov != nil && ov.Replacement != "" {
+		op.Replacement = ov.Replacement
 	}
 	for _, n := range g.ov.APINotes {
 		if strings.Contains(t, n.PathContains) && slices.ContainsFunc(gr.srcs, func(s *sourceOp) bool { return s.API == n.API }) &&
@@ -662,15 +676,26 @@ func (g *generator) operation(gr *group) (catalogfile.Operation, error) {
 			op.TierNotes = append(op.TierNotes, n.Note)
 		}
 	}
-	if op.SunsetDate == "" {
-		for _, s := range g.ov.Sunsets {
-			if (s.PathPrefix != "" && strings.HasPrefix(t, s.PathPrefix)) || slices.Contains(s.Versions, op.Version) {
-				op.SunsetDate, op.SunsetURL = s.Date, s.Source
-				break
-			}
+	return op, nil
+}
+
+// sunsetFor is the sunset rule covering an operation: the first path-prefix
+// rule (unless it excepts this very operation), else the first rule for
+// its version. A family's switch-off thus wins over the version-wide end
+// of support.
+func (g *generator) sunsetFor(method, template, version string) *overlaySunset {
+	for i := range g.ov.Sunsets {
+		s := &g.ov.Sunsets[i]
+		if s.PathPrefix != "" && strings.HasPrefix(template, s.PathPrefix) && !slices.Contains(s.Except, method+" "+template) {
+			return s
 		}
 	}
-	return op, nil
+	for i := range g.ov.Sunsets {
+		if s := &g.ov.Sunsets[i]; s.PathPrefix == "" && slices.Contains(s.Versions, version) {
+			return s
+		}
+	}
+	return nil
 }
 
 // chooseAPI names an endpoint after the API that owns it: a generic API
@@ -759,7 +784,11 @@ func (g *generator) scopeLines(f *catalogfile.File) []catalogfile.Scope {
 				kind = "sensitive"
 			}
 		}
-		out = append(out, catalogfile.Scope{Name: n, Kind: kind, Unverified: s.Unverified || !ok, TierNote: s.Requires})
+		sc := catalogfile.Scope{Name: n, Kind: kind, Unverified: s.Unverified || !ok, TierNote: s.Requires}
+		if r := g.retired(n); r != nil {
+			sc.RetiredDate, sc.ReplacedBy, sc.RetiredURL = r.Date, sortedCopy(r.Replacements), r.Source
+		}
+		out = append(out, sc)
 	}
 	return out
 }

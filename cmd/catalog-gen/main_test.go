@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/eshopman/scopeguard/server/catalog/catalogfile"
 )
 
 const sharedDir = "../../../shared/hubspot"
@@ -77,7 +79,7 @@ func TestEveryOverlayEntryCitesItsSource(t *testing.T) {
 			t.Errorf("%s has a sunset without a source", name)
 		}
 		ways := 0
-		for _, set := range []bool{op.NoScopes, len(op.OAuth) > 0, op.Object != "", op.ObjectParam} {
+		for _, set := range []bool{op.NoScopes, op.Unknown, len(op.OAuth) > 0, op.Object != "", op.ObjectParam} {
 			if set {
 				ways++
 			}
@@ -93,23 +95,20 @@ func TestGeneratedCatalogIsUpToDate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sharedDir, "catalog-source.json")); err != nil {
 		t.Skipf("HubSpot source facts not present at %s", sharedDir)
 	}
-	first, _, err := generate(sharedDir, "overlay.json")
+	first, err := generate(sharedDir, "overlay.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, _, err := generate(sharedDir, "overlay.json")
+	second, err := generate(sharedDir, "overlay.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(first, second) {
+	if !bytes.Equal(first.catalog, second.catalog) || !bytes.Equal(first.disagreements, second.disagreements) ||
+		!bytes.Equal(first.families, second.families) {
 		t.Error("two runs of the generator differ")
 	}
-	current, err := os.ReadFile("../../server/catalog/catalog.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(first, current) {
-		t.Error("server/catalog/catalog.txt is out of date: run go run ./cmd/catalog-gen")
+	if err := run(sharedDir, "overlay.json", "../../server/catalog/catalog.txt", "../../docs", true); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -203,5 +202,82 @@ func TestScopeFamily(t *testing.T) {
 		if got := scopeFamily(scope); got != want {
 			t.Errorf("scopeFamily(%q) = %q, want %q", scope, got, want)
 		}
+	}
+}
+
+// TestMetaScopesSatisfyOnlyAllowListedEndpoints enforces that a meta scope
+// such as oauth, which every OAuth app holds, satisfies an endpoint only
+// where the allow-list cites HubSpot saying so.
+func TestMetaScopesSatisfyOnlyAllowListedEndpoints(t *testing.T) {
+	t.Parallel()
+	ov := loadOverlay(t)
+	if len(ov.MetaScopes.Scopes) == 0 || !isURL(ov.MetaScopes.Source) || ov.MetaScopes.Why == "" {
+		t.Fatal("metaScopes needs scopes, a source and a reason")
+	}
+	for _, a := range ov.MetaScopes.Allow {
+		if !isURL(a.Source) || a.Why == "" {
+			t.Errorf("meta-scope allow-list entry %s %s needs a source and a reason", a.Method, a.Path)
+		}
+	}
+	data, err := os.Open("../../server/catalog/catalog.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	f, err := catalogfile.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &generator{ov: ov}
+	allowed := 0
+	for _, op := range f.Operations {
+		for _, r := range []catalogfile.Requirement{op.OAuth, op.Private} {
+			for _, alt := range r.Alternatives {
+				if !g.metaOnly(alt) {
+					continue
+				}
+				if !g.metaAllowed(&op) {
+					t.Errorf("%s %s is satisfied by the meta scope set %v without an allow-list entry", op.Method, op.Template, alt)
+				}
+				allowed++
+			}
+		}
+	}
+	if allowed == 0 {
+		t.Error("no allow-listed endpoint takes a meta scope: the allow-list is dead")
+	}
+}
+
+// TestRetiredScopesSatisfyNothing checks no catalog requirement lists a
+// retired scope.
+func TestRetiredScopesSatisfyNothing(t *testing.T) {
+	t.Parallel()
+	ov := loadOverlay(t)
+	data, err := os.Open("../../server/catalog/catalog.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	f, err := catalogfile.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &generator{ov: ov}
+	check := func(what string, r catalogfile.Requirement) {
+		for _, alt := range r.Alternatives {
+			for _, s := range alt {
+				if g.retired(s) != nil {
+					t.Errorf("%s lists the retired scope %s", what, s)
+				}
+			}
+		}
+	}
+	for _, op := range f.Operations {
+		check(op.Method+" "+op.Template, op.OAuth)
+		check(op.Method+" "+op.Template, op.Private)
+	}
+	for _, r := range f.ObjectRequirements {
+		check("objreq "+r.Profile+" "+r.Object+" "+r.Kind, r.OAuth)
+		check("objreq "+r.Profile+" "+r.Object+" "+r.Kind, r.Private)
 	}
 }

@@ -48,15 +48,19 @@ type overlay struct {
 		Source         string   `json:"source"`
 		Why            string   `json:"why"`
 	} `json:"drop"`
-	Objects             []overlayObject    `json:"objects"`
-	ObjectAliasesSource string             `json:"objectAliasesSource"`
-	PathAliases         []overlayPathAlias `json:"pathAliases"`
-	VersionFirstSource  string             `json:"versionFirstSource"`
-	Sunsets             []overlaySunset    `json:"sunsets"`
-	APINotes            []overlayAPINote   `json:"apiNotes"`
-	CredentialRules     []credentialRule   `json:"credentialRules"`
-	ObjectCorrections   []overlayObjectFix `json:"objectCorrections"`
-	Operations          []overlayOperation `json:"operations"`
+	Objects             []overlayObject          `json:"objects"`
+	ObjectAliasesSource string                   `json:"objectAliasesSource"`
+	PathAliases         []overlayPathAlias       `json:"pathAliases"`
+	VersionFirstSource  string                   `json:"versionFirstSource"`
+	Sunsets             []overlaySunset          `json:"sunsets"`
+	APINotes            []overlayAPINote         `json:"apiNotes"`
+	CredentialRules     []credentialRule         `json:"credentialRules"`
+	ObjectCorrections   []overlayObjectFix       `json:"objectCorrections"`
+	RetiredScopes       []retiredScope           `json:"retiredScopes"`
+	MetaScopes          metaScopeRule            `json:"metaScopes"`
+	AlternativeDrops    []alternativeDrop        `json:"alternativeDrops"`
+	Disagreements       []disagreementResolution `json:"disagreements"`
+	Operations          []overlayOperation       `json:"operations"`
 }
 
 type overlayObject struct {
@@ -123,14 +127,16 @@ type overlayObjectFix struct {
 
 // overlayOperation is one curated endpoint. Exactly one way of stating its
 // requirement is used: noScopes, explicit oauth (and optional private)
-// alternatives, a fixed object, or an object named by a path parameter.
-// A Sunset on an operation is the date HubSpot switched (or switches) it
+// alternatives, a fixed object, an object named by a path parameter, or
+// unknown: the endpoint is documented (clients call it, HubSpot retired
+// it) but no source says which scope it needed. A Sunset on an operation is the date HubSpot switched (or switches) it
 // off; Replacement names the successor ("GET /crm/v3/lists/{listId}").
 type overlayOperation struct {
 	Family       string     `json:"family"`
 	Method       string     `json:"method"`
 	Path         string     `json:"path"`
 	NoScopes     bool       `json:"noScopes"`
+	Unknown      bool       `json:"unknown"`
 	OAuth        [][]string `json:"oauth"`
 	Private      [][]string `json:"private"`
 	Object       string     `json:"object"`

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eshopman/scopeguard/server/tokens"
 )
 
 // TestServesTheSeedPuzzle starts the command, reads its seed line, and
@@ -56,5 +58,20 @@ func TestServesTheSeedPuzzle(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("fakehubspot did not stop on cancel")
+	}
+}
+
+// TestShippedAppsFileIsTheDemoApp keeps examples/fakehubspot-apps.yaml, the
+// README's apps file for scopeguard in front of the fake, in step with the
+// demo app.
+func TestShippedAppsFileIsTheDemoApp(t *testing.T) {
+	t.Parallel()
+	apps, err := tokens.LoadApps("../../examples/fakehubspot-apps.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, ok := apps.Lookup("demo")
+	if !ok || app.ClientID != demoClientID || app.ClientSecret.Reveal() != demoClientSecret {
+		t.Errorf("examples/fakehubspot-apps.yaml: app demo = %v (found %v), want client id %s and the demo secret", app, ok, demoClientID)
 	}
 }

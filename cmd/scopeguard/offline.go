@@ -413,6 +413,10 @@ func printExplanation(w io.Writer, resp *scopeguardv1.ExplainErrorResponse) erro
 		fmt.Fprintf(w, " (HubSpot: %s)", c)
 	}
 	fmt.Fprintf(w, "\n%s\n", resp.GetSummary())
+	fmt.Fprintf(w, "confidence: %s\n", strings.ToLower(strings.TrimPrefix(resp.GetConfidence().String(), "CONFIDENCE_")))
+	if ep := resp.GetEndpoint(); ep != nil {
+		fmt.Fprintf(w, "endpoint: %s %s\n", ep.GetMethod(), ep.GetPath())
+	}
 	if missing := resp.GetMissingScopes(); len(missing) > 0 {
 		fmt.Fprintf(w, "missing scopes: %s\n", strings.Join(missing, " "))
 	}
@@ -427,6 +431,13 @@ func printExplanation(w io.Writer, resp *scopeguardv1.ExplainErrorResponse) erro
 	}
 	if id := resp.GetCorrelationId(); id != "" {
 		fmt.Fprintf(w, "correlation id: %s\n", id)
+	}
+	if len(resp.GetGrantedScopes()) == 0 {
+		fmt.Fprintln(w, "token's scopes: not checked (give --scopes)")
+	}
+	if resp.GetOperation() == nil {
+		_, err := fmt.Fprintln(w, "catalog: not consulted (the endpoint is not given or not in the catalog)")
+		return err
 	}
 	_, err := fmt.Fprintf(w, "catalog agrees: %v\n", resp.GetCatalogAgrees())
 	return err

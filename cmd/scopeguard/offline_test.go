@@ -142,7 +142,19 @@ func TestExplainCommand(t *testing.T) {
 			name:     "seed case from a file",
 			args:     append([]string{"explain", "--body", "@" + file}, seedArgs...),
 			wantCode: exitOK,
-			wantOut:  []string{"SCOPE_GRANTED_BUT_FORBIDDEN (HubSpot: MISSING_SCOPES)", "Enterprise", "correlation id: 0b8f3c2e-6a1d-4f5e-9c3b-2d7e8f9a1b4c", "catalog agrees: true"},
+			wantOut:  []string{"SCOPE_GRANTED_BUT_FORBIDDEN (HubSpot: MISSING_SCOPES)", "Enterprise", "confidence: inferred", "correlation id: 0b8f3c2e-6a1d-4f5e-9c3b-2d7e8f9a1b4c", "catalog agrees: true"},
+		},
+		{
+			name:     "no scopes and no endpoint: the answer says what was not checked",
+			args:     []string{"explain", "--status", "403", "--body", seed},
+			wantCode: exitOK,
+			wantOut:  []string{"SCOPE_NOT_GRANTED", "not checked", "confidence: stated", "token's scopes: not checked", "catalog: not consulted"},
+		},
+		{
+			name:     "the endpoint read from an SDK's text",
+			args:     []string{"explain", "--scopes", "oauth", "--body", "403 Client Error: Forbidden for url: https://api.hubapi.com/crm/v3/objects/deals?limit=10"},
+			wantCode: exitOK,
+			wantOut:  []string{"SCOPE_NOT_GRANTED", "endpoint: GET /crm/v3/objects/deals", "missing scopes: crm.objects.deals.read", "confidence: inferred", "catalog agrees: true"},
 		},
 		{
 			name:     "seed case from standard input",

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,19 +42,28 @@ func TestReadmeConfigurationTable(t *testing.T) {
 	}
 }
 
+// updateReadme rewrites the README's CLI outputs instead of comparing them:
+// go test ./cmd/scopeguard -run Readme -update-readme (then review the diff).
+var updateReadme = flag.Bool("update-readme", false, "write the offline CLI's current outputs into README.md")
+
 // TestReadmeCommandOutputs keeps the README's offline CLI examples real:
-// every "$ scopeguard ..." line followed by output is run, and its output
-// must be what the README shows (a refusal as main prints it, after
-// "scopeguard: ").
+// every "$ scopeguard ..." line followed by output is run from the
+// repository root, as the README's commands are, and its output must be what
+// the README shows (for version, but for what the build stamps; for a
+// refusal, main's "scopeguard: " and the error). The server examples are
+// scripts/readme.sh's.
 func TestReadmeCommandOutputs(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	t.Chdir("../..")
+	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(readme), "\n")
+	var updated []string // the README with today's outputs
 	ran := 0
-	for i, line := range lines {
-		cmdline, ok := strings.CutPrefix(line, "$ scopeguard ")
+	for i := 0; i < len(lines); i++ {
+		updated = append(updated, lines[i])
+		cmdline, ok := strings.CutPrefix(lines[i], "$ scopeguard ")
 		if !ok {
 			continue
 		}
@@ -69,17 +79,59 @@ func TestReadmeCommandOutputs(t *testing.T) {
 		}
 		ran++
 		var stdout, stderr strings.Builder
-		got := ""
+		got := []string{}
 		if _, err := run(t.Context(), strings.Fields(cmdline), strings.NewReader(""), &stdout, &stderr); err != nil {
-			got = "scopeguard: " + err.Error()
+			got = append(got, "scopeguard: "+err.Error())
 		} else {
-			got = strings.TrimRight(stdout.String(), "\n")
+			got = strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
 		}
-		if diff := cmp.Diff(strings.Join(want, "\n"), got); diff != "" {
-			t.Errorf("README output of `scopeguard %s` is stale (-README +now):\n%s", cmdline, diff)
+		i += len(want)
+		if diff := cmp.Diff(maskBuild(cmdline, want), maskBuild(cmdline, got)); diff != "" {
+			if !*updateReadme {
+				t.Errorf("README output of `scopeguard %s` is stale (-README +now; -update-readme rewrites it):\n%s", cmdline, diff)
+			}
+			want = keepStamps(cmdline, want, got)
 		}
+		updated = append(updated, want...)
 	}
 	if ran == 0 {
 		t.Error("found no scopeguard example with output in the README")
 	}
+	if *updateReadme {
+		if err := os.WriteFile("README.md", []byte(strings.Join(updated, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// buildStamped are the lines of `scopeguard version` that depend on the
+// build (a test binary has no module version or commit).
+var buildStamped = regexp.MustCompile(`(?m)^(scopeguard|commit|go) .*$`)
+
+// maskBuild hides, in the output lines of cmdline, what depends on the
+// build.
+func maskBuild(cmdline string, lines []string) []string {
+	if cmdline != "version" {
+		return lines
+	}
+	masked := make([]string, len(lines))
+	for i, l := range lines {
+		masked[i] = buildStamped.ReplaceAllString(l, "$1 …")
+	}
+	return masked
+}
+
+// keepStamps is got, for version with the README's build-stamped lines
+// (a real build's) where got has its own.
+func keepStamps(cmdline string, readme, got []string) []string {
+	if cmdline != "version" {
+		return got
+	}
+	out := slices.Clone(got)
+	for i := range out {
+		if i < len(readme) && buildStamped.MatchString(out[i]) && buildStamped.MatchString(readme[i]) {
+			out[i] = readme[i]
+		}
+	}
+	return out
 }

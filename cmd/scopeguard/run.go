@@ -21,10 +21,13 @@ const (
 const usage = `usage: scopeguard [command] [flags] [args]
 
 commands:
-  serve    run the gRPC server (default)
+  serve    run the gRPC server (the default): serve [flags]
   check    check granted scopes against endpoints, offline: check [flags] METHOD PATH...
   plan     plan the least-privileged scopes for endpoints, offline: plan [flags] METHOD PATH...
   explain  explain a HubSpot error response, offline: explain --status 403 --body @file.json
+  catalog  list what the embedded catalog knows: catalog [--family NAME] [PATH_PREFIX]
+  version  print the module version, commit, Go version and embedded catalog
+  help     print this help (also -h, --help)
 
 Run "scopeguard <command> -h" for a command's flags.
 `
@@ -32,7 +35,12 @@ Run "scopeguard <command> -h" for a command's flags.
 // run dispatches to a subcommand and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		// "scopeguard -h" asks about the binary, "scopeguard serve -h"
+		// about serve's flags.
+		cmd = "help"
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -44,6 +52,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return plan(ctx, args, stdout, stderr)
 	case "explain":
 		return explainCmd(ctx, args, stdin, stdout, stderr)
+	case "catalog":
+		return catalogCmd(args, stdout, stderr)
+	case "version":
+		return version(args, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK, nil
@@ -51,6 +63,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return exitUsage, fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// isHelpFlag reports whether arg asks for help the way the flag package
+// understands it.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
 }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
@@ -61,6 +83,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return usageError(err)
 	}
+	cfg.Redis.LoadSecrets(server.LookupEnv)
 	if err := cfg.Validate(); err != nil {
 		return exitUsage, err
 	}
@@ -76,6 +99,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	defer func() { _ = svc.Close() }()
 	if err := server.Run(ctx, cfg, log, svc, metrics, nil); err != nil {
 		return exitError, err
 	}

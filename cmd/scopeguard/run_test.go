@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/eshopman/scopeguard/server/catalog"
 )
 
 // cliCase is one command line and what it must do.
@@ -43,14 +46,57 @@ func runCases(t *testing.T, tests []cliCase) {
 	}
 }
 
+// everyCommand are the lines of the usage text that name each command.
+var everyCommand = []string{"\n  serve ", "\n  check ", "\n  plan ", "\n  explain ", "\n  version ", "\n  help "}
+
 func TestRunUsage(t *testing.T) {
 	t.Parallel()
 	runCases(t, []cliCase{
-		{name: "help", args: []string{"help"}, wantCode: exitOK, wantOut: []string{"commands:"}},
+		{name: "help", args: []string{"help"}, wantCode: exitOK, wantOut: everyCommand},
+		{name: "-h lists every command", args: []string{"-h"}, wantCode: exitOK, wantOut: everyCommand},
+		{name: "--help lists every command", args: []string{"--help"}, wantCode: exitOK, wantOut: everyCommand},
+		{name: "version", args: []string{"version"}, wantCode: exitOK, wantOut: []string{"scopeguard ", "\ncommit ", "\ngo ", "\ncatalog "}},
+		{name: "version takes no arguments", args: []string{"version", "x"}, wantCode: exitUsage, wantErr: "no arguments"},
 		{name: "serve -h prints flags", args: []string{"serve", "-h"}, wantCode: exitOK},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantErr: `unknown command "frobnicate"`},
 		{name: "stray argument", args: []string{"serve", "extra"}, wantCode: exitUsage, wantErr: "unexpected arguments"},
 		{name: "bad flag value", args: []string{"serve", "--log-format", "xml"}, wantCode: exitUsage, wantErr: "--log-format"},
 		{name: "bad listen address", args: []string{"serve", "--listen", "nowhere"}, wantCode: exitUsage, wantErr: "--listen"},
 	})
+}
+
+func TestDescribeBuild(t *testing.T) {
+	t.Parallel()
+	cat := catalog.Summary{Operations: 10, LegacyOperations: 2, Scopes: 5, Objects: 3, Bytes: 1234, Digest: "0123456789ab"}
+	stamped := &debug.BuildInfo{
+		Main: debug.Module{Path: "github.com/eshopman/scopeguard", Version: "v0.0.0-20261201235000-56c808b320ae+dirty"},
+		Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "56c808b320ae5749993fbecd85a3391a19b82cd6"},
+			{Key: "vcs.time", Value: "2026-12-01T23:50:00Z"},
+			{Key: "vcs.modified", Value: "true"},
+		},
+	}
+	tests := []struct {
+		name string
+		info *debug.BuildInfo
+		want []string
+	}{
+		{"stamped by go build in a clone", stamped, []string{
+			"scopeguard v0.0.0-20261201235000-56c808b320ae+dirty\n",
+			"commit   56c808b320ae5749993fbecd85a3391a19b82cd6 (2026-12-01T23:50:00Z), with uncommitted changes\n",
+		}},
+		{"no build information", nil, []string{"scopeguard (devel)\n", "commit   unknown ("}},
+		{"no version control information", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, []string{"scopeguard (devel)\n", "commit   unknown ("}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := describeBuild(tt.info, cat)
+			for _, want := range append(tt.want, "catalog  10 operations (2 from the legacy overlay), 5 scopes, 3 object types; 1234 bytes, sha256 0123456789ab\n") {
+				if !strings.Contains(got, want) {
+					t.Errorf("describeBuild() = %q, lacks %q", got, want)
+				}
+			}
+		})
+	}
 }

@@ -13,7 +13,6 @@
 package catalog
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -26,7 +25,7 @@ import (
 )
 
 //go:embed catalog.txt
-var embedded []byte
+var embedded string
 
 var defaultCatalog = sync.OnceValue(func() *Catalog {
 	c, err := Load()
@@ -63,8 +62,9 @@ func (k ScopeKind) String() string {
 		return "coarse"
 	case ScopeSensitive:
 		return "sensitive"
+	default:
+		return "granular"
 	}
-	return "granular"
 }
 
 // Scope is what the catalog knows about one scope name.
@@ -81,6 +81,19 @@ type Scope struct {
 	// TierNote is a short account or tier requirement; empty when none
 	// is known.
 	TierNote string
+	// Retired, when set, says HubSpot retired the scope: it satisfies no
+	// endpoint any more.
+	Retired *RetiredScope
+}
+
+// RetiredScope is when and how HubSpot retired a scope.
+type RetiredScope struct {
+	// Date (YYYY-MM-DD) is when HubSpot removed the scope.
+	Date string
+	// ReplacedBy are its granular successors, sorted.
+	ReplacedBy []string
+	// SourceURL cites the retirement.
+	SourceURL string
 }
 
 // Object is a CRM object type.
@@ -123,6 +136,13 @@ type Operation struct {
 	SunsetDate string
 	// SunsetURL is the changelog announcing SunsetDate.
 	SunsetURL string
+	// Retires is true when HubSpot switches the operation off at
+	// SunsetDate (it then answers 404 whatever the scopes) rather than
+	// only ending support for its version.
+	Retires bool
+	// Replacement names HubSpot's successor ("GET /crm/v3/lists/{listId}");
+	// empty when HubSpot names none.
+	Replacement string
 	// ProductTiers maps a hub to the lowest tier HubSpot lists.
 	ProductTiers map[string]string
 	// TierNotes are short account or feature requirements.
@@ -146,9 +166,28 @@ type Operation struct {
 	dev     *requirement
 }
 
+// RetiredBy reports whether HubSpot had switched the operation off by
+// today (a UTC date, YYYY-MM-DD). Dates compare as text: a day-precision
+// "2026-04-30" and a month-precision "2027-09" both sort before every
+// later date.
+func (o *Operation) RetiredBy(today string) bool {
+	return o.Retires && o.SunsetDate != "" && o.SunsetDate <= today
+}
+
 // ObjectResolved reports whether the operation's requirement depends on
 // the CRM object type named in the path.
 func (o *Operation) ObjectResolved() bool { return o.profile >= 0 }
+
+// Requirement is the operation's requirement for a credential kind when
+// it does not depend on the path: plain operations and those bound to one
+// object by their template. ok is false when a path parameter names the
+// object, so that only a concrete path has a requirement (see Match).
+func (o *Operation) Requirement(app scopeguardv1.AppType) (r Requirement, ok bool) {
+	if o.plain == nil {
+		return Requirement{}, false
+	}
+	return Match{Operation: o, reqs: o.plain}.Requirement(app), true
+}
 
 const (
 	kindRead = iota
@@ -175,12 +214,14 @@ type Catalog struct {
 	objTables [][2][]*reqs
 	maxDepth  int
 	suggest   *suggestionIndex
+	// built memoizes requirements while loading; see requirement.
+	built map[requirementKey]*requirement
 }
 
 // Load parses the embedded catalog and builds the matcher. Each call
 // returns a new, independent *Catalog; use Default to share one.
 func Load() (*Catalog, error) {
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +234,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 	if len(f.Operations) == 0 {
 		return nil, errors.New("catalog has no operations")
 	}
-	c := &Catalog{scopeIDs: map[string]uint16{}, objectIDs: map[string]*Object{}}
+	c := &Catalog{scopeIDs: map[string]uint16{}, objectIDs: map[string]*Object{}, built: map[requirementKey]*requirement{}}
 	for _, s := range f.Scopes {
 		if _, dup := c.scopeIDs[s.Name]; dup {
 			return nil, fmt.Errorf("scope %q listed twice", s.Name)
@@ -203,6 +244,9 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		}
 		sc := Scope{Name: s.Name, Unverified: s.Unverified, TierNote: s.TierNote,
 			HighlySensitive: strings.Contains(s.Name, "highly_sensitive")}
+		if s.RetiredDate != "" {
+			sc.Retired = &RetiredScope{Date: s.RetiredDate, ReplacedBy: s.ReplacedBy, SourceURL: s.RetiredURL}
+		}
 		switch s.Kind {
 		case "coarse":
 			sc.Kind = ScopeCoarse
@@ -212,7 +256,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		default:
 			return nil, fmt.Errorf("scope %q has unknown kind %q", s.Name, s.Kind)
 		}
-		c.scopeIDs[s.Name] = uint16(len(c.scopes))
+		c.scopeIDs[s.Name] = uint16(len(c.scopes)) //nolint:gosec // G115: fewer than maxScopes, checked above
 		c.scopes = append(c.scopes, sc)
 		c.costs = append(c.costs, catalogfile.Privilege(s.Name, sc.Kind == ScopeCoarse))
 	}
@@ -282,6 +326,7 @@ func build(f *catalogfile.File) (*Catalog, error) {
 		return nil, err
 	}
 	c.suggest = newSuggestionIndex(c.ops)
+	c.built = nil
 	return c, nil
 }
 
@@ -299,6 +344,7 @@ func (c *Catalog) operation(fo catalogfile.Operation) (*Operation, error) {
 	op := &Operation{
 		Method: fo.Method, Template: fo.Template, Aliases: fo.Aliases, API: fo.API, Version: fo.Version,
 		Deprecated: fo.Deprecated, SunsetDate: fo.SunsetDate, SunsetURL: fo.SunsetURL,
+		Retires: fo.Retires, Replacement: fo.Replacement,
 		ProductTiers: fo.ProductTiers, TierNotes: fo.TierNotes, SourceURL: fo.SourceURL,
 		Inferred: fo.Inferred, profile: -1, objSeg: fo.ObjectSegment,
 	}

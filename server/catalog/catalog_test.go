@@ -21,7 +21,7 @@ var (
 
 func TestEmbeddedDataParsesWithoutDuplicates(t *testing.T) {
 	t.Parallel()
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -47,7 +47,7 @@ func TestEmbeddedDataParsesWithoutDuplicates(t *testing.T) {
 
 func TestEmbeddedDataRoundTrips(t *testing.T) {
 	t.Parallel()
-	f, err := catalogfile.Parse(bytes.NewReader(embedded))
+	f, err := catalogfile.ParseString(embedded)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestEmbeddedDataRoundTrips(t *testing.T) {
 	if err := f.Write(&buf); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if !bytes.Equal(buf.Bytes(), embedded) {
+	if buf.String() != embedded {
 		t.Error("writing the parsed catalog does not reproduce catalog.txt byte for byte")
 	}
 }
@@ -268,5 +268,17 @@ func TestOperationsAreSorted(t *testing.T) {
 	ops := Default().Operations()
 	if !slices.IsSortedFunc(ops, func(a, b *Operation) int { return strings.Compare(a.Template, b.Template) }) {
 		t.Error("Operations() is not sorted by template")
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	s := Describe()
+	c := Default()
+	if s.Operations != len(c.Operations()) || s.Objects != len(c.Objects()) || s.Bytes != len(embedded) {
+		t.Errorf("Describe() = %+v; catalog has %d operations, %d objects, %d bytes", s, len(c.Operations()), len(c.Objects()), len(embedded))
+	}
+	if s.LegacyOperations == 0 || s.LegacyOperations >= s.Operations || s.Scopes < 100 || len(s.Digest) != 12 {
+		t.Errorf("Describe() = %+v: want some but not all operations from the overlay, scopes and a 12-digit digest", s)
 	}
 }

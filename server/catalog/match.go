@@ -374,7 +374,7 @@ func foldDecode(dst []byte, s string) ([]byte, bool) {
 			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
 				return dst, false
 			}
-			ch = byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			ch = byte(unhex(s[i+1])<<4 | unhex(s[i+2])) //nolint:gosec // G115: two hex digits, checked above, are one byte
 			i += 2
 		}
 		if 'A' <= ch && ch <= 'Z' {
@@ -406,7 +406,7 @@ func decodedEqual(seg, lit string) bool {
 			if i+2 >= len(seg) {
 				return false
 			}
-			ch = byte(unhex(seg[i+1])<<4 | unhex(seg[i+2]))
+			ch = byte(unhex(seg[i+1])<<4 | unhex(seg[i+2])) //nolint:gosec // G115: splitSegments admitted only valid escapes
 			i += 2
 		}
 		if j >= len(lit) || lit[j] != ch {
@@ -487,21 +487,33 @@ func cutScheme(s string) (string, bool) {
 	return s, false
 }
 
-// isHubSpotAPIHost accepts api.hubapi.com and api.hubspot.com and their
-// data-centre forms api-<hublet>.hubapi.com / .hubspot.com (api-eu1...),
-// case insensitively, with or without a trailing dot.
+// isHubSpotAPIHost accepts the hosts HubSpot serves its APIs on, case
+// insensitively and with or without a trailing dot: api.hubapi.com and
+// api.hubspot.com and their data-centre forms api-<hublet>.hubapi.com /
+// .hubspot.com (api-eu1...); the forms submission hosts api.hsforms.com
+// (and api-<hublet>.hsforms.com), forms.hubspot.com and forms.hsforms.com;
+// the legacy events host track.hubspot.com (and track-<hublet>.hubspot.com).
+// Which paths each host serves is the catalog's business: a path is
+// matched the same whichever of them it names.
 func isHubSpotAPIHost(host string) bool {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	for _, domain := range []string{".hubapi.com", ".hubspot.com"} {
+	switch h {
+	case "forms.hubspot.com", "forms.hsforms.com":
+		return true
+	}
+	for _, domain := range []string{".hubapi.com", ".hubspot.com", ".hsforms.com"} {
 		label, ok := strings.CutSuffix(h, domain)
 		if !ok {
 			continue
 		}
-		if label == "api" {
+		if label == "api" || label == "track" && domain == ".hubspot.com" {
 			return true
 		}
-		hublet, ok := strings.CutPrefix(label, "api-")
-		return ok && isHublet(hublet)
+		if hublet, ok := strings.CutPrefix(label, "api-"); ok {
+			return isHublet(hublet)
+		}
+		hublet, ok := strings.CutPrefix(label, "track-")
+		return ok && domain == ".hubspot.com" && isHublet(hublet)
 	}
 	return false
 }
@@ -548,7 +560,7 @@ func splitSegments(s *segments) *PathError {
 				return &PathError{Path: redactPath(p), Reason: "dot segments (. or ..) are not allowed"}
 			}
 			if s.n < maxSegments {
-				s.idx[s.n] = [2]uint16{uint16(start), uint16(i)}
+				s.idx[s.n] = [2]uint16{uint16(start), uint16(i)} //nolint:gosec // G115: paths are at most maxPathBytes long
 			}
 			s.n++
 			start = -1

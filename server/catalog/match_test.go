@@ -101,6 +101,18 @@ func TestMatchErrors(t *testing.T) {
 				t.Errorf("got %v, want HostError", err)
 			}
 		}},
+		{"the tracking host serves only its own paths, not other hosts' look-alikes", "GET", "https://track.hubapi.com/v1/event", func(t *testing.T, err error) {
+			var he *HostError
+			if !errors.As(err, &he) {
+				t.Errorf("got %v, want HostError", err)
+			}
+		}},
+		{"a forms host look-alike", "POST", "https://evil-hsforms.com/submissions/v3/integration/submit/1/2", func(t *testing.T, err error) {
+			var he *HostError
+			if !errors.As(err, &he) {
+				t.Errorf("got %v, want HostError", err)
+			}
+		}},
 		{"odd port", "GET", "https://api.hubapi.com:8443/crm/v3/owners", func(t *testing.T, err error) {
 			var he *HostError
 			if !errors.As(err, &he) {

@@ -32,6 +32,30 @@ func (c *Catalog) requirement(r catalogfile.Requirement, inferred bool) (*requir
 	if !r.Accepted {
 		return nil, nil
 	}
+	// The parser shares one Requirement among records that spell it the
+	// same way; build it once too. Requirements are immutable after load.
+	key := requirementKey{noScopes: r.NoScopes, unknown: r.Unknown, inferred: inferred}
+	if len(r.Alternatives) > 0 {
+		key.alts = &r.Alternatives[0]
+	}
+	if rq, ok := c.built[key]; ok {
+		return rq, nil
+	}
+	rq, err := c.buildRequirement(r, inferred)
+	if err == nil {
+		c.built[key] = rq
+	}
+	return rq, err
+}
+
+// requirementKey identifies a parsed requirement by the identity of its
+// alternatives, which the parser shares among equal requirements.
+type requirementKey struct {
+	alts                        *[]string
+	noScopes, unknown, inferred bool
+}
+
+func (c *Catalog) buildRequirement(r catalogfile.Requirement, inferred bool) (*requirement, error) {
 	rq := &requirement{noScopes: r.NoScopes, unknown: r.Unknown, inferred: inferred}
 	for _, alt := range r.Alternatives {
 		ids := make([]uint16, len(alt))
@@ -160,6 +184,7 @@ type Grants struct {
 	bits    [grantWords]uint64
 	scopes  []string
 	unknown []string
+	retired []Scope
 }
 
 func (g *Grants) hasID(id uint16) bool { return g.bits[id>>6]&(1<<(id&63)) != 0 }
@@ -167,7 +192,8 @@ func (g *Grants) hasID(id uint16) bool { return g.bits[id>>6]&(1<<(id&63)) != 0 
 // NewGrants builds a grant set. Each item may hold several scopes
 // separated by spaces or commas (HubSpot's scope parameter form); names are
 // trimmed and de-duplicated. Names the catalog does not know are kept and
-// reported by Unknown: they can satisfy no catalogued requirement.
+// reported by Unknown, retired scopes by Retired: neither can satisfy a
+// catalogued requirement.
 func (c *Catalog) NewGrants(scopes ...string) Grants {
 	g := Grants{scopes: make([]string, 0, len(scopes))}
 	for _, item := range scopes {
@@ -187,6 +213,10 @@ func (c *Catalog) NewGrants(scopes ...string) Grants {
 	g.scopes = slices.Compact(g.scopes)
 	for _, name := range g.scopes {
 		if id, ok := c.scopeIDs[name]; ok {
+			if c.scopes[id].Retired != nil {
+				g.retired = append(g.retired, c.scopes[id])
+				continue
+			}
 			g.bits[id>>6] |= 1 << (id & 63)
 		} else {
 			g.unknown = append(g.unknown, name)
@@ -203,6 +233,10 @@ func (g Grants) Scopes() []string { return g.scopes }
 // sorted. Shared: callers must not modify it.
 func (g Grants) Unknown() []string { return g.unknown }
 
+// Retired returns the granted scopes HubSpot has retired, sorted by name.
+// Shared: callers must not modify it.
+func (g Grants) Retired() []Scope { return g.retired }
+
 // Has reports whether a scope is granted.
 func (g Grants) Has(scope string) bool {
 	_, found := slices.BinarySearch(g.scopes, scope)
@@ -216,6 +250,7 @@ func appIndex(app scopeguardv1.AppType) int {
 		return 1
 	case scopeguardv1.AppType_APP_TYPE_DEVELOPER:
 		return 2
+	default:
+		return 0
 	}
-	return 0
 }

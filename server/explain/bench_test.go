@@ -45,7 +45,7 @@ func benchInput(b *testing.B) explain.Input {
 		GrantedScopes: []string{"oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.deals.read", "crm.objects.line_items.read", "crm.objects.products.read"},
 		GrantedKnown:  true,
 		AppType:       scopeguardv1.AppType_APP_TYPE_PUBLIC,
-		ScopeFacts:    explaintest.ScopeFacts(b, sharedScopes),
+		ScopeFacts:    explaintest.ScopeFacts(),
 		ClientID:      "sg-test-client",
 		RedirectURI:   "https://shop.example/hubspot/callback",
 		Now:           time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC),

@@ -9,17 +9,13 @@ import (
 	"github.com/eshopman/scopeguard/server/explain/explaintest"
 )
 
-// sharedScopes is ../shared/hubspot/scopes.json from the repository root,
-// the table the catalog embeds.
-var sharedScopes = filepath.Join("..", "..", "..", "shared", "hubspot", "scopes.json")
-
 func TestCorpus(t *testing.T) {
 	t.Parallel()
 	cases := explaintest.Load(t, filepath.Join("testdata", "cases"))
 	if len(cases) < 40 {
 		t.Errorf("corpus has %d cases, want at least 40", len(cases))
 	}
-	scopeFacts := explaintest.ScopeFacts(t, sharedScopes)
+	scopeFacts := explaintest.ScopeFacts()
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -29,13 +29,41 @@ var reTokenEndpointText = regexp.MustCompile(`(refresh token|auth(?:orization)? 
 
 func (d *diag) isTokenEndpointError() bool {
 	p := d.p
-	if isOAuthStatus(p.Status) || oauthErrors[strings.ToLower(p.OAuthError)] {
+	if isOAuthStatus(p.Status) || oauthErrors[strings.ToLower(p.OAuthError)] || d.messageHas(notIssuedToClient) {
 		return true
 	}
 	if d.status != 0 && d.status != 400 && d.status != 401 {
 		return false
 	}
-	return reTokenEndpointText.MatchString(d.lowerText())
+	return reTokenEndpointText.MatchString(d.lowerText()) || d.isBareTokenEndpoint400()
+}
+
+// notIssuedToClient is HubSpot's wording for a refresh token exchanged with
+// another app's client id: "refresh token was not issued to this client".
+const notIssuedToClient = "not issued to this client"
+
+// isBareTokenEndpoint400 reports a 400 from an OAuth token endpoint whose
+// body says nothing usable (no category, no details): "400 Client Error:
+// Bad Request for url: https://api.hubapi.com/oauth/v1/token".
+func (d *diag) isBareTokenEndpoint400() bool {
+	return d.status == 400 && d.p.Category == "" && len(d.p.Details) == 0 &&
+		d.in.Endpoint != nil && isTokenPath(endpointPath(d.in.Endpoint))
+}
+
+// endpointPath is the path of an endpoint given as a path or a full URL,
+// without query or fragment.
+func endpointPath(ep *scopeguardv1.Endpoint) string {
+	path := ep.GetPath()
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	if _, rest, ok := strings.Cut(path, "://"); ok {
+		path = "/"
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			path = rest[i:]
+		}
+	}
+	return path
 }
 
 func (d *diag) tokenEndpoint() {
@@ -43,6 +71,15 @@ func (d *diag) tokenEndpoint() {
 	st := strings.ToUpper(p.Status)
 	oe := strings.ToLower(p.OAuthError)
 	text := d.lowerText()
+	if strings.Contains(text, notIssuedToClient) {
+		d.refreshTokenOtherClient()
+		return
+	}
+	if st == "" && oe == "" && d.isBareTokenEndpoint400() {
+		d.bareTokenEndpoint400()
+		return
+	}
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
 	switch {
 	case st == "BAD_REFRESH_TOKEN" || st == "INVALID_REFRESH_TOKEN" || strings.Contains(text, "refresh token"):
 		d.refreshTokenInvalid()
@@ -78,6 +115,34 @@ func (d *diag) refreshTokenInvalid() {
 		"Have a Super Admin of the account install the app again through its install URL, then store the new refresh token; stop refreshing with the old one.", d.installURL(d.grantedList()), nil)
 }
 
+// refreshTokenOtherClient explains "refresh token was not issued to this
+// client": the refresh token is valid, but belongs to another app than the
+// client id and secret it was sent with (typically a connector's own app
+// versus the integration's). Reinstalling does not help; the credentials of
+// the app that issued the token do.
+func (d *diag) refreshTokenOtherClient() {
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
+	d.set(scopeguardv1.RootCause_ROOT_CAUSE_REFRESH_TOKEN_INVALID,
+		"HubSpot refused the refresh token because it was not issued to this client: it belongs to another app than the client id and secret it was sent with. Reinstalling is not needed; refresh with the client id and secret of the app that issued the token.")
+	d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
+		"Send the refresh token with the client_id and client_secret of the app that issued it (the app the account installed, from its Auth settings); configure that app in scopeguard's apps file instead of passing credentials per call.", "", nil)
+	d.add(scopeguardv1.Action_ACTION_REINSTALL_APP,
+		"Only if the token must move to another app: have the account install that app, and store the refresh token it returns.", d.installURL(d.grantedList()), nil)
+}
+
+// bareTokenEndpoint400 explains a 400 from the token endpoint that came
+// without a readable body: on a refresh, most likely a refresh token that is
+// invalid, revoked, or issued to another app than the client credentials.
+func (d *diag) bareTokenEndpoint400() {
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
+	d.set(scopeguardv1.RootCause_ROOT_CAUSE_REFRESH_TOKEN_INVALID,
+		"HubSpot's token endpoint answered 400 without a readable reason. On a refresh this is most likely a refresh token that is invalid or revoked (the app was uninstalled), or one issued to another app than the client id and secret sent with it; on a code exchange, an authorization code already used or expired. Read the response body (status, message) to be sure.")
+	d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL,
+		"Check that client_id and client_secret are those of the app that issued the refresh token, and that the form is grant_type=refresh_token with client_id, client_secret and refresh_token.", "", nil)
+	d.add(scopeguardv1.Action_ACTION_REINSTALL_APP,
+		"If the credentials are right, the refresh token is gone: have a Super Admin of the account install the app again and store the new refresh token.", d.installURL(d.grantedList()), nil)
+}
+
 func (d *diag) authCodeInvalid(status string) {
 	why := "invalid, expired or already used"
 	switch status {
@@ -95,14 +160,15 @@ func (d *diag) authCodeInvalid(status string) {
 // Expired and invalid authentication.
 
 func (d *diag) isExpired() bool {
-	return d.categoryIs("EXPIRED_AUTHENTICATION") || d.messageHas("token used to make this call expired")
+	return d.categoryIs("EXPIRED_AUTHENTICATION") || d.messageHas("token used to make this call expired") ||
+		d.messageHas("oauth-token is expired") || (d.status == 0 || d.status == 401) && strings.Contains(d.lowerText(), "expired") && reTokenExpired.MatchString(d.lowerText())
 }
 
-// messageHas reports whether the message (or the text of a non-JSON body)
-// contains the lower-case phrase, in any case.
+// messageHas reports whether the message, the text of a non-JSON body, the
+// OAuth error description or a detail message contains the lower-case
+// phrase, in any case.
 func (d *diag) messageHas(phrase string) bool {
-	return containsFold(clip(firstNonEmpty(d.p.scanText, d.p.Message), 4096), phrase) ||
-		containsFold(d.p.OAuthErrorDescription, phrase)
+	return strings.Contains(d.lowerText(), phrase)
 }
 
 // oauthEra is the earliest expiry a real HubSpot OAuth access token can
@@ -121,12 +187,19 @@ func (d *diag) expired() {
 		d.notAnOAuthToken(expiredAt)
 		return
 	}
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
+	// Ages count on HubSpot's clock when the message gives it ("now: <ms>"),
+	// so an old pasted error reads as it did then.
+	now := d.now
+	if !p.ReportedAt.IsZero() {
+		now = p.ReportedAt
+	}
 	age := ""
 	switch {
-	case !p.ExpiredAt.IsZero() && !d.now.Before(p.ExpiredAt):
-		age = " " + formatDuration(d.now.Sub(p.ExpiredAt).Round(time.Second)) + " ago"
+	case !p.ExpiredAt.IsZero() && !now.Before(p.ExpiredAt):
+		age = " " + formatAge(now.Sub(p.ExpiredAt)) + " ago"
 	case p.HasExpiredAgo:
-		age = " " + formatDuration(p.ExpiredAgo) + " ago"
+		age = " " + formatAge(p.ExpiredAgo) + " ago"
 	}
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_TOKEN_EXPIRED,
 		"The OAuth access token expired"+age+"; get a new one with the refresh token and send the request again.")
@@ -138,6 +211,7 @@ func (d *diag) expired() {
 func (d *diag) notAnOAuthToken(expiredAt time.Time) {
 	hint := " Personal access keys and developer API keys are not bearer tokens for CRM APIs: use an OAuth access token or a private-app token."
 	what := fmt.Sprintf("HubSpot read the credential as an OAuth token that expired at %s, so it is not a real OAuth access token", expiredAt.UTC().Format("2006-01-02"))
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 	wrongKind := d.in.Credential.DoubledBearer || (d.kindKnown && d.kind != kindOAuth)
 	if wrongKind {
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE, what+": "+d.credentialPhrase()+"."+hint)
@@ -182,8 +256,19 @@ func (d *diag) isInvalidAuth() bool {
 	if d.categoryIs("INVALID_AUTHENTICATION") || d.status == 401 || p.AuthFailure != "" {
 		return true
 	}
-	return d.messageHas("hapikey doesn't exist") || d.messageHas("authentication credentials not found") ||
-		d.messageHas("credentials are missing")
+	return d.apiKeyRefused() || d.credentialsRefused()
+}
+
+// apiKeyRefused reports HubSpot's wording for an API key it refuses.
+func (d *diag) apiKeyRefused() bool {
+	text := d.lowerText()
+	return (strings.Contains(text, "hapikey") || strings.Contains(text, "api key")) && reAPIKeyRefused.MatchString(text)
+}
+
+// credentialsRefused reports wording for a credential refused or missing.
+func (d *diag) credentialsRefused() bool {
+	text := d.lowerText()
+	return strings.Contains(text, "credentials") && reCredentialsRefused.MatchString(text)
 }
 
 // acceptedTypes returns the catalog's accepted app types, if known.
@@ -229,14 +314,20 @@ func (d *diag) invalidAuth() {
 			wrong = "the private-app token was sent as a hapikey query parameter"
 			help = `Send the private-app token as "Authorization: Bearer <token>", not as ?hapikey=.`
 		} else {
-			wrong = "a hapikey was sent; account API keys were sunset in 2022"
+			wrong = "an API key (hapikey) was sent, and HubSpot sunset account API keys on 2022-11-30; call with a private-app token instead"
 			help = `Create a private app (or service key) with the scopes you need and send its token as "Authorization: Bearer <token>".`
 		}
 	}
 	if wrong != "" {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_WRONG_CREDENTIAL_TYPE, "HubSpot refused the credential because it is the wrong kind: "+wrong+".")
 		d.add(scopeguardv1.Action_ACTION_USE_CORRECT_CREDENTIAL, help, "", nil)
 		return
+	}
+	if d.categoryIs("INVALID_AUTHENTICATION") || d.apiKeyRefused() || d.credentialsRefused() {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
+	} else {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 	}
 	summary := "HubSpot did not accept the credential: it is missing, malformed, revoked or unknown to HubSpot."
 	if p.Credential == CredentialHintHapikey {

@@ -32,6 +32,18 @@ func (d *diag) notFound() {
 	// A sunset date compares as text with today: "2026-04-30" and the
 	// month-precision "2027-09" both sort before any later day. Deprecated
 	// endpoints before their sunset still answer, so a 404 there is a 404.
+	if sunset := op.GetSunsetDate(); sunset != "" && sunset <= d.now.UTC().Format(time.DateOnly) && p.ObjectType == "" && op.GetRetires() {
+		summary := "HubSpot retired this endpoint (" + op.GetMethod() + " " + op.GetPathTemplate() + ") on " + sunset +
+			": it answers 404 whatever the request, so retrying or adding scopes cannot help"
+		fix := "Move to the endpoint that replaced it."
+		if r := op.GetReplacement(); r != "" {
+			summary += "; its replacement is " + r
+			fix = "Move to " + r + "."
+		}
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_NOT_FOUND, summary+".")
+		d.add(scopeguardv1.Action_ACTION_MIGRATE_ENDPOINT, fix, op.GetSunsetUrl(), nil)
+		return
+	}
 	if sunset := op.GetSunsetDate(); sunset != "" && sunset <= d.now.UTC().Format(time.DateOnly) && p.ObjectType == "" {
 		d.set(scopeguardv1.RootCause_ROOT_CAUSE_NOT_FOUND,
 			"HubSpot no longer serves this endpoint ("+op.GetMethod()+" "+op.GetPathTemplate()+": support ended "+sunset+"); move to its successor.")
@@ -207,6 +219,8 @@ func (d *diag) upstream() {
 		}
 		summary = "The HubSpot account is being migrated between data-hosting locations (477); HubSpot asks to retry after " + formatDuration(wait) + " (migrations can take up to 24 hours)."
 	case 0, 408:
+		// The client's own words say the connection failed.
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		if !ok {
 			wait = 5 * time.Second
 		}
@@ -259,6 +273,7 @@ func (d *diag) unknown(lead string) {
 		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
 	}
 	b.WriteString(".")
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
 	d.set(scopeguardv1.RootCause_ROOT_CAUSE_UNKNOWN, b.String())
 	d.support("")
 }

@@ -13,7 +13,7 @@ import (
 
 // Scopes.
 
-var rePermissionText = regexp.MustCompile(`hasn't been granted|does not have proper permissions|do not have permissions?|don't have permissions?|(?:not|n't) available for public use|required scopes?|missing required .* scope|insufficient scopes?`)
+var rePermissionText = regexp.MustCompile(`hasn't been granted|(?:do(?:es)? not|don't|doesn't) have (?:the )?(?:proper |required |necessary )?permissions?|(?:not|n't) available for public use|required scopes?|missing required .* scope|insufficient scopes?`)
 
 func (d *diag) isScopeRefusal() bool {
 	if d.categoryIs("MISSING_SCOPES") {
@@ -22,7 +22,15 @@ func (d *diag) isScopeRefusal() bool {
 	if len(d.p.RequiredScopes) > 0 && d.status < 500 {
 		return true
 	}
-	return (d.status == 403 || d.status == 0) && rePermissionText.MatchString(d.lowerText())
+	return (d.status == 403 || d.status == 0) && mayBePermissionText(d.lowerText()) && rePermissionText.MatchString(d.lowerText())
+}
+
+// mayBePermissionText reports whether lower-case text holds a word every
+// rePermissionText wording has, so the expression runs only where it can
+// match.
+func mayBePermissionText(text string) bool {
+	return strings.Contains(text, "scope") || strings.Contains(text, "permission") ||
+		strings.Contains(text, "granted") || strings.Contains(text, "public use")
 }
 
 // objectType is the object the endpoint is about, when the catalog says.
@@ -51,6 +59,14 @@ func (d *diag) isCoarse(scope string) bool {
 // scopes explains a refusal for scopes. bare is true for a 403 that named
 // no scopes and used no scope wording: only the catalog and the granted
 // scopes can then say anything.
+//
+// The catalog decides over HubSpot's message: when the token holds every
+// scope HubSpot names but none of the catalog's alternatives for the
+// endpoint, the cause is a scope the token lacks (HubSpot's list is a union
+// of alternatives, a legacy coarse scope, or simply wrong), and the summary
+// says HubSpot's message misleads. SCOPE_GRANTED_BUT_FORBIDDEN is the answer
+// only when the catalog agrees the grant satisfies the endpoint, or does not
+// know the endpoint.
 func (d *diag) scopes(bare bool) {
 	p := d.p
 	var catAlts [][]string
@@ -58,7 +74,11 @@ func (d *diag) scopes(bare bool) {
 		catAlts = d.in.Catalog.Alternatives
 	}
 	if bare && (d.in.Catalog == nil || !d.in.GrantedKnown) {
-		d.unknown("HubSpot refused the call (403) without naming a scope or a reason.")
+		if d.hubSpotSaysWhy() {
+			d.unknown("HubSpot refused the call (403) without naming a scope.")
+			return
+		}
+		d.bareForbidden()
 		return
 	}
 	hasBody := len(p.RequiredScopes) > 0
@@ -72,38 +92,34 @@ func (d *diag) scopes(bare bool) {
 		case hasBody:
 			holding = d.heldFromBody()
 			satisfied = holding != nil
+		case d.in.Catalog != nil && len(catAlts) == 0:
+			satisfied = true // the endpoint needs no scope
 		case d.in.Catalog != nil:
 			if i := d.granted.firstCovered(catAlts); i >= 0 {
-				satisfied = true
-				if len(catAlts) > 0 {
-					holding = catAlts[i]
-				}
+				satisfied, holding = true, catAlts[i]
 			}
 		}
 	}
-	// HubSpot's ANY_OF lists are unions over every alternative (and
-	// siblings such as schema scopes). When the catalog's own alternatives
-	// are not covered, holding a name from the union does not mean holding
-	// the permission: the call lacks the catalog's scope, unless what is
-	// held is a legacy coarse scope (a case of its own, below).
 	coarseHeld := slices.ContainsFunc(holding, d.isCoarse)
-	unionMisled := false
-	if satisfied && hasBody && p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ALL_OF &&
-		len(catAlts) > 0 && d.granted.firstCovered(catAlts) < 0 && !coarseHeld {
+	misled := satisfied && hasBody && len(catAlts) > 0 && d.granted.firstCovered(catAlts) < 0
+	if misled {
 		satisfied = false
-		unionMisled = true
 	}
 	if satisfied {
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
 		d.forbidden(holding, coarseHeld, bare)
 		return
 	}
 
-	// Which scopes to add: HubSpot's exact list for ALL_OF; otherwise the
-	// catalog's least-privileged alternative (preferring those inside
-	// HubSpot's list); otherwise HubSpot's list ranked by privilege.
+	// Which scopes to add: the catalog's own when HubSpot's list misleads;
+	// HubSpot's exact list for ALL_OF; otherwise the catalog's
+	// least-privileged alternative (preferring those inside HubSpot's
+	// list); otherwise HubSpot's list ranked by privilege.
 	var cands [][]string
 	usedCatalog := false
 	switch {
+	case misled:
+		cands, usedCatalog = catAlts, true
 	case hasBody && p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
 		cands = [][]string{p.RequiredScopes}
 	case len(catAlts) > 0:
@@ -127,13 +143,112 @@ func (d *diag) scopes(bare bool) {
 		usedCatalog = len(missing) == 0
 	}
 	d.resp.MissingScopes = missing
-	d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, d.notGrantedSummary(missing, usedCatalog, unionMisled, bare))
+	switch {
+	case misled:
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, d.misledSummary(missing, coarseHeld))
+	case bare:
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_INFERRED)
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, d.notGrantedSummary(missing, usedCatalog, bare))
+	default:
+		d.confidence(scopeguardv1.Confidence_CONFIDENCE_STATED)
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED, d.notGrantedSummary(missing, usedCatalog, bare))
+	}
 	if len(missing) == 0 {
 		d.support("HubSpot did not name the scope: look it up on the endpoint's reference page. ")
 		return
 	}
-	d.grantSteps(missing, grantMissing, nil)
+	if misled && coarseHeld {
+		d.grantSteps(missing, grantCoarse, d.coarseOf(holding))
+	} else {
+		d.grantSteps(missing, grantMissing, nil)
+	}
 	d.accountChecks(missing)
+}
+
+// coarseOf returns the legacy coarse scopes among names.
+func (d *diag) coarseOf(names []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(s string) bool { return !d.isCoarse(s) })
+}
+
+// misledSummary writes the summary of a refusal where the token holds what
+// HubSpot names but not what the catalog says the endpoint needs.
+func (d *diag) misledSummary(missing []string, coarseHeld bool) string {
+	held := slices.DeleteFunc(slices.Clone(d.p.RequiredScopes), func(s string) bool { return !d.granted.has(s) })
+	var b strings.Builder
+	b.Grow(200 + listLen(held) + listLen(missing))
+	b.WriteString("HubSpot's message misleads: it names ")
+	writeList(&b, held)
+	b.WriteString(", which the token holds")
+	b.WriteString("; this endpoint needs ")
+	b.WriteString(strings.Join(missing, " + "))
+	b.WriteString(", which the token lacks")
+	switch {
+	case coarseHeld:
+		b.WriteString(" (the legacy coarse scope " + strings.Join(d.coarseOf(held), ", ") + " no longer covers it)")
+	case d.p.Requirement != scopeguardv1.Requirement_REQUIREMENT_ALL_OF && len(d.p.RequiredScopes) > 1:
+		b.WriteString(" (HubSpot's list is a union of every alternative's scopes; holding a name from that union is not holding this endpoint's own scope)")
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// leadText is a message without the stack trace a client library's text
+// carries after it (" at Object.… (file.js:8:3)", Python's ` File "…"`),
+// cut to 200 bytes.
+func leadText(msg string) string {
+	for _, frame := range []string{" at ", ` File "`, " Traceback "} {
+		if i := strings.Index(msg, frame); i > 0 {
+			msg = msg[:i]
+		}
+	}
+	return clip(strings.TrimSpace(msg), 200)
+}
+
+// hubSpotSaysWhy reports whether HubSpot's own JSON body gives a reason
+// in words ("This resource is private to its owner."), beyond a bare
+// status: a reason that is not about scopes leaves the cause unknown rather
+// than a likely missing scope.
+func (d *diag) hubSpotSaysWhy() bool {
+	msg := strings.ToLower(strings.Trim(strings.TrimSpace(d.p.Message), "."))
+	return d.p.Shape == ShapeJSON && msg != "" && msg != "forbidden" && msg != "access denied" && msg != "an error occurred"
+}
+
+// bareForbidden explains a 403 that named no scope and used no scope
+// wording, when the grant or the endpoint is unknown. HubSpot answers 403
+// when the token lacks the endpoint's scopes
+// (https://developers.hubspot.com/docs/faq/api-error-responses), so that is
+// the likely cause, but nothing could be checked: the answer is a guess.
+func (d *diag) bareForbidden() {
+	d.confidence(scopeguardv1.Confidence_CONFIDENCE_GUESS)
+	said := ""
+	if msg := leadText(d.p.Message); msg != "" {
+		said = " (" + quoted(d.scrub(msg)) + ")"
+	}
+	cat := d.in.Catalog
+	switch {
+	case cat != nil && len(cat.Alternatives) == 0:
+		d.unknown("HubSpot refused the call (403)" + said + ", and the catalog says this endpoint needs no scope.")
+		return
+	case cat != nil:
+		missing := minimalMissing(cat.Alternatives, d.granted)
+		d.resp.MissingScopes = missing
+		d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED,
+			"HubSpot refused the call (403) without naming a scope"+said+"; HubSpot answers 403 when the token lacks the endpoint's scopes, and the catalog says this endpoint needs "+
+				strings.Join(missing, " + ")+". The token's scopes were not checked (give granted_scopes or access_token).")
+		d.grantSteps(missing, grantMissing, nil)
+		d.accountChecks(missing)
+		return
+	}
+	d.set(scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED,
+		"HubSpot refused the call (403) without naming a scope"+said+"; HubSpot answers 403 when the token lacks the endpoint's scopes, so a missing scope is the likely cause. Give the endpoint (and granted_scopes or access_token) so scopeguard can name the scope.")
+	where := "the app's scopes, then have the account re-authorize the app so the new token carries it"
+	action := scopeguardv1.Action_ACTION_REAUTHORIZE_APP
+	if d.kind == kindPrivate {
+		where, action = "the private app's Scopes tab and use the token HubSpot shows afterwards", scopeguardv1.Action_ACTION_ADD_SCOPES_TO_PRIVATE_APP
+	}
+	d.add(action, "Look up the scope the endpoint needs (ScopeGuardService.CheckScopes, or the endpoint's reference page) and add it to "+where+".", "", nil)
+	d.support("")
 }
 
 // heldFromBody returns the scopes of HubSpot's requirement the token holds
@@ -156,7 +271,7 @@ func (d *diag) heldFromBody() []string {
 }
 
 // notGrantedSummary writes the one-read summary of SCOPE_NOT_GRANTED.
-func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bare bool) string {
+func (d *diag) notGrantedSummary(missing []string, usedCatalog, bare bool) string {
 	p := d.p
 	var b strings.Builder
 	b.Grow(256 + listLen(p.RequiredScopes) + 2*listLen(missing))
@@ -192,8 +307,6 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, unionMisled, bar
 		b.WriteString("HubSpot named no scope; the catalog gives this endpoint's requirement")
 	}
 	switch {
-	case unionMisled:
-		b.WriteString("; that list is a union of alternatives, and the token holds a name from it but not this endpoint's own scope")
 	case usedCatalog && len(p.RequiredScopes) > 0 && !d.bodySet().covers(missing):
 		b.WriteString(", but the catalog's requirement for this endpoint is " + strings.Join(missing, " + "))
 	case p.Requirement == scopeguardv1.Requirement_REQUIREMENT_ANY_OF && len(p.RequiredScopes) > 1:
@@ -226,6 +339,7 @@ func (d *diag) writeRequirement(b *strings.Builder) {
 			b.WriteString("any one of ")
 		case scopeguardv1.Requirement_REQUIREMENT_ALL_OF:
 			b.WriteString("all of ")
+		default: // HubSpot did not say: the list alone
 		}
 	}
 	writeList(b, p.RequiredScopes)
@@ -276,7 +390,7 @@ func (d *diag) forbidden(holding []string, coarseHeld, bare bool) {
 		if d.in.Catalog != nil {
 			granular = minimalMissing(d.in.Catalog.Alternatives, d.granted)
 		}
-		coarse := slices.DeleteFunc(slices.Clone(holding), func(s string) bool { return !d.isCoarse(s) })
+		coarse := d.coarseOf(holding)
 		msg := "the legacy coarse scope " + strings.Join(coarse, ", ") + " does not cover the granular scope HubSpot checks"
 		if len(granular) > 0 {
 			msg += " (" + strings.Join(granular, ", ") + ")"

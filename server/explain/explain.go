@@ -144,13 +144,34 @@ func Diagnose(in Input) Result {
 	if d.status == 0 {
 		d.status = p.HTTPStatus
 	}
+	if in.Endpoint == nil {
+		in.Endpoint = p.Endpoint()
+	}
 	d.granted = newScopeSet(in.GrantedScopes)
 	d.kind, d.kindKnown = credentialKind(in)
 	d.resp = d.baseResponse()
 	d.classify()
+	if d.resp.Confidence == scopeguardv1.Confidence_CONFIDENCE_UNSPECIFIED {
+		d.resp.Confidence = d.evidenceConfidence()
+	}
 	d.check = compareWithCatalog(p, in.Catalog, d.bodySet(), d.granted, d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_NOT_GRANTED || d.resp.RootCause == scopeguardv1.RootCause_ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN)
 	d.resp.CatalogAgrees = d.check.Agrees
 	return Result{Response: d.resp, Parsed: p, Catalog: d.check}
+}
+
+// evidenceConfidence is the confidence of an answer whose diagnosis did not
+// set one: stated when HubSpot's body names a category, an OAuth error, a
+// rate-limit policy or scopes; inferred from the HTTP status alone;
+// otherwise a guess.
+func (d *diag) evidenceConfidence() scopeguardv1.Confidence {
+	p := d.p
+	switch {
+	case p.Category != "", isOAuthStatus(p.Status), p.OAuthError != "", p.ErrorType != "", p.RateLimit.Policy != "", len(p.RequiredScopes) > 0:
+		return scopeguardv1.Confidence_CONFIDENCE_STATED
+	case d.status != 0:
+		return scopeguardv1.Confidence_CONFIDENCE_INFERRED
+	}
+	return scopeguardv1.Confidence_CONFIDENCE_GUESS
 }
 
 // splitScopeItems splits items that hold several space- or
@@ -195,14 +216,16 @@ func credentialKind(in Input) (credKind, bool) {
 		return kindDeveloper, true
 	case scopeguardv1.CredentialType_CREDENTIAL_TYPE_PERSONAL_ACCESS_KEY:
 		return kindPersonal, true
+	default: // unknown, or a refresh token: the app type decides
 	}
 	switch in.AppType {
 	case scopeguardv1.AppType_APP_TYPE_PRIVATE:
 		return kindPrivate, false
 	case scopeguardv1.AppType_APP_TYPE_DEVELOPER:
 		return kindDeveloper, false
+	default:
+		return kindOAuth, false
 	}
-	return kindOAuth, false
 }
 
 // diag carries one diagnosis.
@@ -251,6 +274,9 @@ func (d *diag) baseResponse() *scopeguardv1.ExplainErrorResponse {
 	}
 	if d.in.GrantedKnown {
 		r.GrantedScopes = sortedUnion(d.in.GrantedScopes)
+	}
+	if ep := d.in.Endpoint; ep != nil {
+		r.Endpoint = &scopeguardv1.Endpoint{Method: d.scrub(ep.GetMethod()), Path: d.scrub(ep.GetPath())}
 	}
 	for _, det := range p.Details {
 		r.Details = append(r.Details, &scopeguardv1.ErrorDetail{
@@ -334,6 +360,7 @@ func (d *diag) scrub(s string) string {
 // status or a rate-limit policy decides even when the HTTP status says
 // something else (HubSpot has sent RATE_LIMITS with 500).
 func (d *diag) classify() {
+	install := d.installRefusal()
 	switch {
 	case d.isTokenEndpointError():
 		d.tokenEndpoint()
@@ -341,8 +368,12 @@ func (d *diag) classify() {
 		d.rateLimited()
 	case d.isExpired():
 		d.expired()
+	case install != installNone:
+		d.install(install)
 	case d.isInvalidAuth():
 		d.invalidAuth()
+	case d.messageHas("unscoped endpoint"):
+		d.unscoped()
 	case d.isScopeRefusal():
 		d.scopes(false)
 	case d.status >= 200 && d.status < 300 && !d.p.Batch:
@@ -357,6 +388,10 @@ func (d *diag) classify() {
 		d.validation()
 	case d.isUpstream():
 		d.upstream()
+	case d.status == 403 && d.p.Shape == ShapeHTML:
+		// HubSpot's API answers a missing scope in JSON; a 403 page comes
+		// from a proxy or CDN in front of it.
+		d.unknown("A proxy or CDN in front of HubSpot (or the network the call left from) refused the call with a 403 page; HubSpot's API answers a missing scope in JSON.")
 	case d.status == 403:
 		d.scopes(true)
 	default:
@@ -376,7 +411,7 @@ func (d *diag) lowerText() string {
 
 func (d *diag) computeLowerText() string {
 	var b strings.Builder
-	b.WriteString(clip(firstNonEmpty(d.p.scanText, d.p.Message), 4096))
+	b.WriteString(clip(firstNonEmpty(d.p.scanText, d.p.Message), maxTextScan))
 	b.WriteByte(' ')
 	b.WriteString(clip(d.p.OAuthErrorDescription, 1024))
 	for i, det := range d.p.Details {
@@ -399,6 +434,12 @@ func (d *diag) categoryIs(names ...string) bool {
 func (d *diag) set(cause scopeguardv1.RootCause, summary string) {
 	d.resp.RootCause = cause
 	d.resp.Summary = summary
+}
+
+// confidence sets how firmly the root cause stands; answers that do not
+// set it get evidenceConfidence.
+func (d *diag) confidence(c scopeguardv1.Confidence) {
+	d.resp.Confidence = c
 }
 
 func (d *diag) add(action scopeguardv1.Action, desc, url string, scopes []string) {
@@ -436,6 +477,15 @@ func formatDuration(t time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// formatAge writes how long ago something happened: as formatDuration up
+// to two days, in whole days beyond ("9 days", not "216h1m10s").
+func formatAge(t time.Duration) string {
+	if t < 48*time.Hour {
+		return formatDuration(t.Round(time.Second))
+	}
+	return strconv.FormatInt(int64(t/(24*time.Hour)), 10) + " days"
 }
 
 func plural(n int, one, many string) string {

@@ -2,6 +2,7 @@ package explain
 
 import (
 	"encoding/json"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,6 +34,7 @@ func (p *Parsed) finish() {
 	if p.Shape == ShapeText {
 		p.sniffText()
 	}
+	p.sniffOAuthWords()
 	p.extractScopes()
 	p.extractExpiry()
 	text := clip(p.Message, maxTextScan)
@@ -72,15 +74,158 @@ func (p *Parsed) finish() {
 func (p *Parsed) sniffText() {
 	text := p.scanText
 	if p.Category == "" {
-		if m := reTextCategory.FindStringSubmatch(text); m != nil {
-			p.Category = m[1]
-		}
+		p.Category = keyedValue(text, "category", reTextCategory)
+	}
+	if p.Category == "" {
+		p.Category = firstWord(text, categoryWords)
 	}
 	if p.CorrelationID == "" {
-		if m := reTextCorrelation.FindStringSubmatch(text); m != nil {
-			p.CorrelationID = m[1]
+		p.CorrelationID = keyedValue(text, "correlationId", reTextCorrelation)
+	}
+}
+
+// keyedValue reads the value of key in a non-JSON rendering ("'category':
+// 'MISSING_SCOPES'", "category: 'MISSING_SCOPES'"): each place the key
+// occurs is matched with re, anchored just before the key, on a short
+// window, so the expression never scans the whole text.
+func keyedValue(text, key string, re *regexp.Regexp) string {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], key)
+		if i < 0 {
+			return ""
+		}
+		i += off
+		off = i + len(key)
+		if m := re.FindStringSubmatch(text[max(0, i-1):min(len(text), i+len(key)+80)]); m != nil {
+			return m[1]
 		}
 	}
+	return ""
+}
+
+// categoryWords are the HubSpot categories read when written bare into
+// text, as Java's toString ("category=MISSING_SCOPES") or a log line does.
+var categoryWords = []string{"MISSING_SCOPES", "EXPIRED_AUTHENTICATION", "INVALID_AUTHENTICATION", "RATE_LIMITS", "VALIDATION_ERROR", "OBJECT_NOT_FOUND"}
+
+// firstWord returns the first of words that occurs in text as a whole word
+// (not inside a longer name), or "".
+func firstWord(text string, words []string) string {
+	for _, w := range words {
+		for off := 0; off < len(text); {
+			i := strings.Index(text[off:], w)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(w)
+			if (i == 0 || !isWordByte(text[i-1])) && (off == len(text) || !isWordByte(text[off])) {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// isWordByte reports whether c is a letter, digit or underscore.
+func isWordByte(c byte) bool {
+	return isTokenChar(c) && c != '-'
+}
+
+// sniffOAuthWords reads a token endpoint's status or RFC 6749 error code
+// written into text ("400 BAD_REFRESH_TOKEN", "invalid_grant") when the body
+// carried none as JSON.
+func (p *Parsed) sniffOAuthWords() {
+	text := clip(firstNonEmpty(p.scanText, p.Message), maxTextScan)
+	if !strings.Contains(text, "_") {
+		return
+	}
+	if p.Status == "" || strings.EqualFold(p.Status, "error") {
+		if w := firstWord(text, oauthStatusWords); w != "" {
+			p.Status = w
+		}
+	}
+	if p.OAuthError == "" && !isOAuthStatus(p.Status) {
+		p.OAuthError = firstWord(text, oauthErrorWords)
+	}
+}
+
+// oauthStatusWords are the token endpoint's statuses read when written into
+// text ("400 BAD_REFRESH_TOKEN"); oauthErrorWords the RFC 6749 error codes
+// ("invalid_grant").
+var (
+	oauthStatusWords = []string{"BAD_REFRESH_TOKEN", "INVALID_REFRESH_TOKEN", "BAD_AUTH_CODE", "EXPIRED_AUTH_CODE", "BAD_CLIENT_ID", "BAD_CLIENT_SECRET", "BAD_REDIRECT_URI", "BAD_GRANT_TYPE", "BAD_SCOPE"}
+	oauthErrorWords  = []string{"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"}
+)
+
+// readRequest reads the failed call's method and path from a client
+// library's text: the first HubSpot API URL, with the method written just
+// before it (Guzzle's "`GET https://…`", Spring's "on GET request for
+// \"https://…\"", Feign's "[GET] to [https://…]") or named by a logged
+// request object ("method: 'get'"); else an HTTP/1.1 request line of a
+// dumped request. Literal searches find the candidates, so the regular
+// expressions only ever run on a few hundred bytes.
+func (p *Parsed) readRequest(body string) {
+	text := clip(body, maxTextScan)
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], "://api")
+		if i < 0 {
+			break
+		}
+		i += off
+		off = i + len("://api")
+		scheme := max(0, i-len("https"))
+		s := strings.LastIndex(text[scheme:i], "http")
+		if s < 0 {
+			continue
+		}
+		s += scheme
+		m := reAPIURL.FindStringSubmatchIndex(text[s:min(len(text), s+len("https://api-xxxxxxxx.hubspot.com")+1001)])
+		if m == nil || m[0] != 0 {
+			continue
+		}
+		method := ""
+		if b := reMethodBefore.FindStringSubmatch(text[max(0, s-48):s]); b != nil {
+			method = b[1]
+		} else {
+			method = methodHint(text)
+		}
+		p.setRequest(method, text[s+m[2]:s+m[3]])
+		return
+	}
+	if i := strings.Index(text, " HTTP/1."); i >= 0 && (strings.Contains(text, "hubapi.com") || strings.Contains(text, "hubspot.com")) {
+		if m := reRequestLine.FindStringSubmatch(text[max(0, i-1010):min(len(text), i+10)]); m != nil {
+			path, _, _ := strings.Cut(m[2], "?")
+			p.setRequest(m[1], path)
+		}
+	}
+}
+
+// methodHint reads the method a logged request object names ("method:
+// 'get'", "\"method\":\"POST\"", "method=GET"), or "".
+func methodHint(text string) string {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], "ethod")
+		if i < 0 {
+			return ""
+		}
+		i += off
+		off = i + len("ethod")
+		if m := reMethodHint.FindStringSubmatch(text[max(0, i-1):min(len(text), i+24)]); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// setRequest records the method and path read from text, redacted and
+// without trailing punctuation.
+func (p *Parsed) setRequest(method, path string) {
+	path = strings.TrimRight(path, ".,;:")
+	if path == "" {
+		return
+	}
+	p.RequestMethod = strings.ToUpper(method)
+	p.RequestPath = redact(path, nil)
 }
 
 // extractScopes fills RequiredScopes, Requirement and ScopeSource from the
@@ -321,10 +466,22 @@ func (p *Parsed) extractExpiry() {
 		if lk != "expiretime" && lk != "expiresat" && lk != "expiredat" {
 			continue
 		}
-		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v[0])); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v[0])); err == nil && representable(t) {
 			p.ExpiredAt = t.UTC()
-		} else if ms, err := strconv.ParseInt(strings.TrimSpace(v[0]), 10, 64); err == nil {
-			p.ExpiredAt = time.UnixMilli(ms).UTC()
+		} else if t, ok := unixMilli(v[0]); ok {
+			p.ExpiredAt = t
+		}
+	}
+	// "This oauth-token is expired! expiresAt: 1643194402611, now:
+	// 1643972072320".
+	if text := clip(firstNonEmpty(p.scanText, p.Message), maxTextScan); strings.Contains(text, "xpiresAt") {
+		if m := reExpiresAtNow.FindStringSubmatch(text); m != nil {
+			if t, ok := unixMilli(m[1]); ok && p.ExpiredAt.IsZero() {
+				p.ExpiredAt = t
+			}
+			if t, ok := unixMilli(m[2]); ok {
+				p.ReportedAt = t
+			}
 		}
 	}
 	if !strings.Contains(p.Message, "xpired") {
@@ -350,6 +507,26 @@ func (p *Parsed) extractExpiry() {
 		p.ExpiredAgo = time.Duration(n) * unit
 		p.HasExpiredAgo = true
 	}
+}
+
+// latestTime is the last instant a google.protobuf.Timestamp can carry
+// (9999-12-31T23:59:59.999Z).
+var latestTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+
+// representable reports whether t fits a google.protobuf.Timestamp (years
+// 1 to 9999), so the answer still renders as JSON.
+func representable(t time.Time) bool {
+	return t.Year() >= 1 && !t.After(latestTime)
+}
+
+// unixMilli reads milliseconds since the epoch, from 1970 up to the last
+// time a Timestamp can carry.
+func unixMilli(s string) (time.Time, bool) {
+	ms, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || ms < 0 || ms > latestTime.UnixMilli() {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 // extractFields collects the properties and request fields HubSpot named as

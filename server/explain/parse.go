@@ -217,6 +217,19 @@ type Parsed struct {
 	// Transport is true when the text describes a timeout or a broken
 	// connection rather than an answer from HubSpot.
 	Transport bool
+	// RequestMethod and RequestPath are the failed call as a client
+	// library's error text names it: Guzzle's "`GET https://api.hubapi.com/…`
+	// resulted in a `403 Forbidden` response", Python requests' "403 Client
+	// Error: Forbidden for url: https://…", a logged request's "url" and
+	// "method". RequestPath has no host, query or fragment; both are empty
+	// when the text names no HubSpot API URL, and RequestMethod is empty
+	// when it names only the URL.
+	RequestMethod string
+	RequestPath   string
+	// ReportedAt is HubSpot's clock when it answered, from the "now: <ms>"
+	// of a "This oauth-token is expired! expiresAt: <ms>, now: <ms>"
+	// message; zero when absent.
+	ReportedAt time.Time
 
 	// scanText is the whole text of a non-JSON body (bounded), searched
 	// for scopes, categories and ids beyond the first lines kept in Message.
@@ -232,8 +245,44 @@ func Parse(status int, body string, headers map[string]string) *Parsed {
 	h := normalizeHeaders(headers)
 	p.parseBody(body, h, 0)
 	p.applyHeaders(h)
+	p.readRequest(body)
 	p.finish()
 	return p
+}
+
+// Endpoint returns the failed call the error text names, or nil. When the
+// text names only the URL, the method is POST for search, batch and OAuth
+// token paths (HubSpot serves those only by POST) and GET otherwise.
+func (p *Parsed) Endpoint() *scopeguardv1.Endpoint {
+	if p.RequestPath == "" {
+		return nil
+	}
+	method := p.RequestMethod
+	if method == "" {
+		method = "GET"
+		if postOnlyPath(p.RequestPath) {
+			method = "POST"
+		}
+	}
+	return &scopeguardv1.Endpoint{Method: method, Path: p.RequestPath}
+}
+
+// postOnlyPath reports whether HubSpot serves path only by POST: CRM search
+// and batch endpoints and the OAuth token endpoints.
+func postOnlyPath(path string) bool {
+	return strings.HasSuffix(path, "/search") || strings.Contains(path, "/batch/") || isTokenPath(path)
+}
+
+// isTokenPath reports whether path is an OAuth token endpoint
+// (/oauth/v1/token, /oauth/v3/token, /oauth/2026-03/token), where
+// refresh tokens and authorization codes are exchanged.
+func isTokenPath(path string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(path, "/"), "/oauth/")
+	if !ok {
+		return false
+	}
+	version, tail, ok := strings.Cut(rest, "/")
+	return ok && tail == "token" && version != "" && !strings.Contains(version, "/")
 }
 
 // validStatus keeps HTTP statuses in 100..599 and turns anything else into 0.
@@ -340,7 +389,26 @@ func statusInText(s string) int {
 	if m := reStatusWithReason.FindStringSubmatch(text); m != nil {
 		return atoi(m[1])
 	}
+	if m := reStatusNotSuccess.FindStringSubmatch(text); m != nil {
+		return atoi(m[1])
+	}
 	return 0
+}
+
+// statusFromReason reads a status from its reason phrase alone, as in a
+// client's bare "Error: Forbidden": 403, 401 or 429; 0 otherwise.
+func statusFromReason(s string) int {
+	m := reStatusWord.FindStringSubmatch(clip(s, 4096))
+	if m == nil {
+		return 0
+	}
+	switch strings.ToLower(m[1]) {
+	case "forbidden":
+		return 403
+	case "unauthorized":
+		return 401
+	}
+	return 429
 }
 
 // isTransportText reports whether text describes a timeout or a broken

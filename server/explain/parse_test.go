@@ -35,6 +35,9 @@ type parsedView struct {
 	Credential     CredentialHint
 	Transport      bool
 	DetailCodes    []string
+	RequestMethod  string
+	RequestPath    string
+	ReportedAt     time.Time
 }
 
 func view(p *Parsed) parsedView {
@@ -45,6 +48,7 @@ func view(p *Parsed) parsedView {
 		Policy: p.RateLimit.Policy, OAuthError: p.OAuthError, ExpiredAt: p.ExpiredAt, ExpiredAgo: p.ExpiredAgo,
 		ExistingID: p.ExistingID, ObjectType: p.ObjectType, Fields: p.Fields, Batch: p.Batch,
 		Credential: p.Credential, Transport: p.Transport,
+		RequestMethod: p.RequestMethod, RequestPath: p.RequestPath, ReportedAt: p.ReportedAt,
 	}
 	for _, d := range p.Details {
 		v.DetailCodes = append(v.DetailCodes, d.Code)
@@ -263,6 +267,80 @@ func TestParse(t *testing.T) {
 			status: 999,
 			body:   "oops",
 			want:   parsedView{Shape: ShapeText, Message: "oops"},
+		},
+		{
+			name: "Guzzle's text names the method, URL and status; the truncated body is text",
+			body: "[403] Client error: `GET https://api.hubapi.com/crm/v3/objects/contacts?limit=10&hapikey=secret` resulted in a `403 Forbidden` response:\n{\"status\":\"error\",\"message\":\"This app hasn't been gran (truncated...)",
+			want: parsedView{HTTPStatus: 403, Shape: ShapeText, RequestMethod: "GET", RequestPath: "/crm/v3/objects/contacts", Credential: CredentialHintHapikey,
+				Message: "[403] Client error: `GET https://api.hubapi.com/crm/v3/objects/contacts?limit=10&hapikey=[redacted]` resulted in a `403 Forbidden` response: {\"status\":\"error\",\"message\":\"This app hasn't been gran (truncated...)"},
+		},
+		{
+			name: "Python requests names the status and URL, not the method",
+			body: "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://api-eu1.hubapi.com/crm/v3/objects/deals/search",
+			want: parsedView{HTTPStatus: 403, Shape: ShapeText, RequestPath: "/crm/v3/objects/deals/search",
+				Message: "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://api-eu1.hubapi.com/crm/v3/objects/deals/search"},
+		},
+		{
+			name: "Spring's text names the method, URL and a quoted body",
+			body: `403 Forbidden on POST request for "https://api.hubapi.com/crm/v3/objects/deals": "{"status":"error","message":"m","category":"MISSING_SCOPES"}"`,
+			want: parsedView{HTTPStatus: 403, Shape: ShapeJSON, Envelope: "embedded", Status: "error", Category: "MISSING_SCOPES", Message: "m",
+				RequestMethod: "POST", RequestPath: "/crm/v3/objects/deals"},
+		},
+		{
+			name: "Feign's text names the method in brackets",
+			body: `feign.FeignException$Unauthorized: [401 Unauthorized] during [GET] to [https://api.hubapi.com/crm/v3/owners/7] [Client#owner(Long)]: []`,
+			want: parsedView{HTTPStatus: 401, Shape: ShapeText, RequestMethod: "GET", RequestPath: "/crm/v3/owners/7",
+				Message: `feign.FeignException$Unauthorized: [401 Unauthorized] during [GET] to [https://api.hubapi.com/crm/v3/owners/7] [Client#owner(Long)]: []`},
+		},
+		{
+			name: "a logged request object names the method apart from the URL",
+			body: "{ url: 'https://api.hubapi.com/crm/v3/objects/companies', method: 'patch' } Request failed with status code 409",
+			want: parsedView{HTTPStatus: 409, Shape: ShapeText, RequestMethod: "PATCH", RequestPath: "/crm/v3/objects/companies",
+				Message: "{ url: 'https://api.hubapi.com/crm/v3/objects/companies', method: 'patch' } Request failed with status code 409"},
+		},
+		{
+			name: "a dumped request line and host",
+			body: "_header: 'DELETE /crm/v3/objects/contacts/5 HTTP/1.1\\r\\nHost: api.hubapi.com' statusCode: 404",
+			want: parsedView{HTTPStatus: 404, Shape: ShapeText, RequestMethod: "DELETE", RequestPath: "/crm/v3/objects/contacts/5",
+				Message: "_header: 'DELETE /crm/v3/objects/contacts/5 HTTP/1.1\\r\\nHost: api.hubapi.com' statusCode: 404"},
+		},
+		{
+			name: "URLs on other hosts name no endpoint",
+			body: "Read more: https://developers.hubspot.com/scopes and https://api.hubapi.com.evil.example/crm/v3/objects/contacts",
+			want: parsedView{Shape: ShapeText, Message: "Read more: https://developers.hubspot.com/scopes and https://api.hubapi.com.evil.example/crm/v3/objects/contacts"},
+		},
+		{
+			name: ".NET's HttpClient text names the status",
+			body: "System.Net.Http.HttpRequestException: Response status code does not indicate success: 401 (Unauthorized).",
+			want: parsedView{HTTPStatus: 401, Shape: ShapeText, Message: "System.Net.Http.HttpRequestException: Response status code does not indicate success: 401 (Unauthorized)."},
+		},
+		{
+			name: "a bare reason phrase names the status",
+			body: "Error: Forbidden",
+			want: parsedView{HTTPStatus: 403, Shape: ShapeText, Message: "Error: Forbidden"},
+		},
+		{
+			name: "a token endpoint status written into text",
+			body: "Error: 400 BAD_REFRESH_TOKEN",
+			want: parsedView{HTTPStatus: 400, Shape: ShapeText, Status: "BAD_REFRESH_TOKEN", Message: "Error: 400 BAD_REFRESH_TOKEN"},
+		},
+		{
+			name: "an RFC 6749 error code written into text",
+			body: "OAuthError: invalid_grant (refresh failed)",
+			want: parsedView{Shape: ShapeText, OAuthError: "invalid_grant", Credential: CredentialHintOAuth, Message: "OAuthError: invalid_grant (refresh failed)"},
+		},
+		{
+			name: "expiresAt and now in an oauth-token expiry message",
+			body: `{"status":"error","message":"This oauth-token is expired! expiresAt: 1643194402611, now: 1643972072320","category":"EXPIRED_AUTHENTICATION"}`,
+			want: parsedView{Shape: ShapeJSON, Status: "error", Category: "EXPIRED_AUTHENTICATION", Credential: CredentialHintOAuth,
+				Message:   "This oauth-token is expired! expiresAt: 1643194402611, now: 1643972072320",
+				ExpiredAt: time.UnixMilli(1643194402611).UTC(), ReportedAt: time.UnixMilli(1643972072320).UTC()},
+		},
+		{
+			name: "expiry times a Timestamp cannot carry are dropped",
+			body: `{"message":"This oauth-token is expired! expiresAt: 9999999999999999, now: 1","context":{"expire time":["0000-01-01T00:00:00Z"]}}`,
+			want: parsedView{Shape: ShapeJSON, Credential: CredentialHintOAuth, Message: "This oauth-token is expired! expiresAt: 9999999999999999, now: 1",
+				ReportedAt: time.UnixMilli(1).UTC()},
 		},
 		{
 			name: "values of unexpected types do not stop the rest",

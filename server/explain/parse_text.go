@@ -10,6 +10,7 @@ func (p *Parsed) setText(s string) {
 	p.scanText = redact(clip(s, maxTextScan), nil)
 	p.Message = cleanMessage(firstLines(s, 4))
 	p.setStatusIfUnknown(statusInText(s))
+	p.setStatusIfUnknown(statusFromReason(s))
 	p.Transport = p.Transport || isTransportText(s)
 }
 
@@ -50,6 +51,7 @@ func (p *Parsed) parseHTML(s string) {
 	}
 	p.Message = cleanMessage(title)
 	p.setStatusIfUnknown(statusInText(title))
+	p.setStatusIfUnknown(statusFromReason(title))
 	p.Transport = p.Transport || isTransportText(title)
 }
 

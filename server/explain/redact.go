@@ -17,7 +17,7 @@ var (
 	// "Bearer <token>".
 	reBearer = regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}`)
 	// Secrets in query strings and form bodies.
-	reSecretParam = regexp.MustCompile(`(?i)\b(hapikey|access_token|refresh_token|client_secret|code|token|tokenKey)=([^&\s"']+)`)
+	reSecretParam = regexp.MustCompile(`(?i)\b(hapikey|access_token|refresh_token|client_secret|code|token|tokenKey)=([^&\s"'\x60]+)`)
 )
 
 // redact removes credentials from text that is echoed back: every string in

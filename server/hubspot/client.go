@@ -233,15 +233,15 @@ type request struct {
 	secrets  []Secret // removed from every string taken from the answer
 }
 
-// retryAfterSignal makes backoff.Retry wait for HubSpot's Retry-After while
+// retryAfterError makes backoff.Retry wait for HubSpot's Retry-After while
 // keeping the typed error for the caller.
-type retryAfterSignal struct {
+type retryAfterError struct {
 	err   error
 	after *backoff.RetryAfterError
 }
 
-func (s *retryAfterSignal) Error() string   { return s.err.Error() }
-func (s *retryAfterSignal) Unwrap() []error { return []error{s.err, s.after} }
+func (s *retryAfterError) Error() string   { return s.err.Error() }
+func (s *retryAfterError) Unwrap() []error { return []error{s.err, s.after} }
 
 // send performs req with retries. It returns the answer for 2xx and non-429
 // 4xx statuses; network errors, 5xx and 429 become typed errors once the
@@ -264,7 +264,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < rl.RetryAfter {
 				return nil, backoff.Permanent(err)
 			}
-			return nil, &retryAfterSignal{err: err, after: &backoff.RetryAfterError{Duration: rl.RetryAfter}}
+			return nil, &retryAfterError{err: err, after: &backoff.RetryAfterError{Duration: rl.RetryAfter}}
 		}
 		var ua *UnavailableError
 		if errors.As(err, &ua) || rl != nil {
@@ -293,7 +293,7 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil, c.contextError(ctx, req.endpoint, attempts)
 	}
-	var signal *retryAfterSignal
+	var signal *retryAfterError
 	if errors.As(err, &signal) {
 		err = signal.err
 	}

@@ -79,13 +79,8 @@ func TestRefreshAccessToken(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				clock := hubspottest.NewClock(epoch)
-				srv := hubspottest.Start(t, hubspottest.Options{Now: clock.Now, OmitTokenMetadata: omit})
-				env := &testEnv{srv: srv, clock: clock}
-				base := newTestEnv(t)
-				env.app, env.grant = base.app, base.grant
-				srv.AddApp(hubspottest.App{ClientID: testClientID, ClientSecret: testClientSecret, AppID: 4242})
-				refresh := srv.MintRefreshToken(env.grant)
+				env := newTestEnvWith(t, hubspottest.Options{OmitTokenMetadata: omit})
+				refresh := env.srv.MintRefreshToken(env.grant)
 
 				got, err := env.client(t, version).RefreshAccessToken(context.Background(), env.app, hubspot.Secret(refresh))
 				if err != nil {
@@ -104,7 +99,7 @@ func TestRefreshAccessToken(t *testing.T) {
 				if kind := hubspot.ClassifyCredential(got.AccessToken.Reveal()).Kind; kind != hubspot.CredentialOAuthAccessToken {
 					t.Errorf("access token shape = %v, want an OAuth access token", kind)
 				}
-				reqs := srv.Requests(hubspottest.EndpointToken)
+				reqs := env.srv.Requests(hubspottest.EndpointToken)
 				if len(reqs) != 1 {
 					t.Fatalf("token endpoint got %d requests, want 1", len(reqs))
 				}

@@ -56,7 +56,7 @@ const (
 	CredentialBearerPrefixed
 )
 
-var credentialKindNames = map[CredentialKind]string{
+var credentialKindNames = map[CredentialKind]string{ //nolint:gosec // G101: the names of credential kinds, not credentials
 	CredentialUnknown:           "unknown",
 	CredentialEmpty:             "empty",
 	CredentialOAuthAccessToken:  "oauth_access_token",

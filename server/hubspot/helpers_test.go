@@ -4,66 +4,47 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/eshopman/scopeguard/server/hubspot"
 	"github.com/eshopman/scopeguard/server/hubspottest"
 )
 
-// epoch is the fake clock's start, on a whole second so expiry times survive
-// HubSpot's second and millisecond precision.
-var epoch = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+// The shared fixture's values, under the names these tests use.
+var epoch = hubspottest.FixtureEpoch
 
 const (
-	testClientID     = "11111111-2222-4333-8444-555555555555"
-	testClientSecret = "client-secret-6f1c9a7e-0b5d-4c2e-9a8f"
-	testRedirectURI  = "https://shop.example/oauth/callback"
+	testClientID     = hubspottest.FixtureClientID
+	testClientSecret = hubspottest.FixtureClientSecret
+	testRedirectURI  = hubspottest.FixtureRedirectURI
 )
 
-// testEnv is a fake HubSpot with one app, a grant for it and a shared clock.
+// testEnv is the shared fake-HubSpot fixture (hubspottest.Fixture) under
+// the short names these tests use.
 type testEnv struct {
-	srv   *hubspottest.Server
-	clock *hubspottest.Clock
-	app   hubspot.AppCredentials
-	grant hubspottest.Grant
+	srv     *hubspottest.Server
+	clock   *hubspottest.Clock
+	app     hubspot.AppCredentials
+	grant   hubspottest.Grant
+	fixture *hubspottest.Fixture
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	clock := hubspottest.NewClock(epoch)
-	srv := hubspottest.Start(t, hubspottest.Options{Now: clock.Now})
-	srv.AddApp(hubspottest.App{ClientID: testClientID, ClientSecret: testClientSecret, AppID: 4242})
-	return &testEnv{
-		srv:   srv,
-		clock: clock,
-		app:   hubspot.AppCredentials{ClientID: testClientID, ClientSecret: testClientSecret, RedirectURI: testRedirectURI},
-		grant: hubspottest.Grant{
-			ClientID: testClientID, HubID: 777, UserID: 31, User: "owner@shop.example", HubDomain: "shop.example",
-			Scopes: []string{"oauth", "crm.objects.contacts.read", "crm.objects.deals.read"},
-		},
-	}
+	return newTestEnvWith(t, hubspottest.Options{})
+}
+
+// newTestEnvWith is newTestEnv with options for the fake.
+func newTestEnvWith(t *testing.T, opts hubspottest.Options) *testEnv {
+	t.Helper()
+	f := hubspottest.StartFixture(t, opts)
+	return &testEnv{srv: f.Server, clock: f.Clock, app: f.App, grant: f.Grant, fixture: f}
 }
 
 // client returns a client on the fake with fast retries; adjust tweaks
 // options before construction.
 func (e *testEnv) client(t *testing.T, version hubspot.OAuthVersion, adjust ...func(*hubspot.Options)) *hubspot.Client {
 	t.Helper()
-	opts := hubspot.Options{
-		BaseURL:      e.srv.URL,
-		OAuthVersion: version,
-		HTTPClient:   e.srv.Client(),
-		Now:          e.clock.Now,
-		Timeout:      5 * time.Second,
-		Retry:        hubspot.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond},
-	}
-	for _, f := range adjust {
-		f(&opts)
-	}
-	c, err := hubspot.New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	return c
+	return e.fixture.Client(t, version, adjust...)
 }
 
 func readTestdata(t *testing.T, name string) string {

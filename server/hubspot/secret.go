@@ -93,7 +93,8 @@ func scrub(s string, secrets ...Secret) string {
 		switch ClassifyCredential(word).Kind {
 		case CredentialOAuthAccessToken, CredentialPrivateAppToken, CredentialPersonalAccessKey, CredentialRefreshToken:
 			return redacted
+		default:
+			return word
 		}
-		return word
 	})
 }

@@ -75,6 +75,10 @@ type Options struct {
 	OmitTokenMetadata bool
 	// Hublet is the data-centre label in minted tokens; default "na1".
 	Hublet string
+	// RotateRefreshTokens makes every refresh return a new refresh token and
+	// revoke the one sent, as some OAuth servers do (HubSpot normally
+	// returns the same one).
+	RotateRefreshTokens bool
 }
 
 // App is an OAuth app the token endpoint accepts.

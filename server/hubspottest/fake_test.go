@@ -306,7 +306,10 @@ func TestOAuthFlows(t *testing.T) {
 	if exchanged.status != 200 || exchanged.body["token_use"] != "access_token" || exchanged.body["expires_in"] != float64(1800) {
 		t.Fatalf("code exchange = %d %v", exchanged.status, exchanged.body)
 	}
-	refresh := exchanged.body["refresh_token"].(string)
+	refresh, ok := exchanged.body["refresh_token"].(string)
+	if !ok {
+		t.Fatalf("code exchange gave no refresh token: %v", exchanged.body)
+	}
 
 	tests := []struct {
 		name   string

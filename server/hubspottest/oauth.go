@@ -40,6 +40,10 @@ func (f *Fake) token(w http.ResponseWriter, _ *http.Request, req Request) {
 			oauthError(w, req.Version, "BAD_REFRESH_TOKEN", "invalid_grant", "missing or invalid refresh token")
 			return
 		}
+		if f.opts.RotateRefreshTokens {
+			st.revoked = true
+			refresh = f.mintLocked(kindRefresh, st.grant, time.Time{})
+		}
 	case "authorization_code":
 		st, ok := f.lookupLocked(first(req.Form, "code"), kindAuthCode)
 		switch {

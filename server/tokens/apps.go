@@ -60,7 +60,13 @@ type appEntry struct {
 	RedirectURI     string `yaml:"redirect_uri"`
 }
 
-var appName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+var (
+	appName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	// envName is a POSIX environment variable name. A client secret (a UUID)
+	// never is one, so a secret written as client_secret_env is refused
+	// without being quoted.
+	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 // LoadApps reads and validates the apps file at path; lookupEnv resolves
 // client_secret_env (os.LookupEnv in production).
@@ -110,6 +116,8 @@ func (e appEntry) resolve(name string, lookupEnv func(string) (string, bool)) (A
 	switch {
 	case e.ClientSecret != "" && e.ClientSecretEnv != "":
 		return App{}, errors.New("give client_secret or client_secret_env, not both")
+	case e.ClientSecretEnv != "" && !envName.MatchString(e.ClientSecretEnv):
+		return App{}, errors.New("client_secret_env must name an environment variable (letters, digits and _), not hold the secret")
 	case e.ClientSecretEnv != "":
 		value, ok := lookupEnv(e.ClientSecretEnv)
 		if !ok || strings.TrimSpace(value) == "" {
@@ -133,7 +141,8 @@ func (e appEntry) resolve(name string, lookupEnv func(string) (string, bool)) (A
 func checkRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("redirect_uri %q is not an absolute URL", raw)
+		// Not quoted: what is not a URL may be a secret in the wrong place.
+		return errors.New("redirect_uri is not an absolute URL")
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && u.Hostname() == "localhost") {
 		return nil

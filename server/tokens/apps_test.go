@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/eshopman/scopeguard/server/hubspot"
 )
@@ -92,6 +93,8 @@ func TestParseAppsRejects(t *testing.T) {
 		{"empty environment variable", "apps:\n  a:\n    client_id: c\n    client_secret_env: EMPTY_VAR", "environment variable EMPTY_VAR (client_secret_env) is not set"},
 		{"http redirect off localhost", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    redirect_uri: http://shop.example/cb", "must use https"},
 		{"relative redirect", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    redirect_uri: /cb", "not an absolute URL"},
+		{"secret where a redirect URI belongs", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    redirect_uri: " + inline, "not an absolute URL"},
+		{"secret where its variable's name belongs", "apps:\n  a:\n    client_id: c\n    client_secret_env: " + inline, "client_secret_env must name an environment variable"},
 		{"bad name", "apps:\n  'a b':\n    client_id: c\n    client_secret: s", "name must be"},
 		{"unknown key", "apps:\n  a:\n    client_id: c\n    client_secret: s\n    scopes: [x]", "line 5: unknown key"},
 		{"secret where a mapping belongs", "apps:\n  a: " + inline, "line 2: wrong type"},
@@ -152,17 +155,48 @@ func TestNilAppsIsEmpty(t *testing.T) {
 }
 
 // FuzzParseApps checks arbitrary files never panic the loader and an error
-// never quotes the value written as client_secret.
+// never quotes the secret, wherever the fuzzer writes it, except inside the
+// two things an error names so that people can fix them: an app's name and
+// an absolute redirect_uri. Neither is a place a secret belongs.
 func FuzzParseApps(f *testing.F) {
 	f.Add("apps:\n  a:\n    client_id: c\n    client_secret: %s\n")
 	f.Add("apps:\n  a: %s\n")
+	f.Add("apps:\n  a:\n    client_id: c\n    client_secret_env: %s\n")
+	f.Add("apps:\n  %s:\n    client_id: c\n")
 	f.Add(`{"apps": {"a": {"client_id": "c", "client_secret": "%s", "redirect_uri": "http://x"}}}`)
 	f.Fuzz(func(t *testing.T, template string) {
 		const secret = "fuzz-secret-9f8e7d6c5b4a"
 		data := strings.ReplaceAll(template, "%s", secret)
 		_, err := ParseApps([]byte(data), fakeEnv(nil))
-		if err != nil && strings.Contains(err.Error(), secret) {
-			t.Fatalf("error %q quotes the secret", err)
+		if err == nil || !strings.Contains(err.Error(), secret) {
+			return
 		}
+		for _, named := range namedInErrors([]byte(data)) {
+			if strings.Contains(named, secret) {
+				return
+			}
+		}
+		t.Fatalf("error %q quotes the secret", err)
 	})
+}
+
+// namedInErrors lists what ParseApps's errors may quote from a file: the app
+// names and the absolute redirect URIs. It decodes loosely (no known-field
+// check, any value), so it reads every file ParseApps could get far enough
+// to name something in.
+func namedInErrors(data []byte) []string {
+	var loose struct {
+		Apps map[string]map[string]any `yaml:"apps"`
+	}
+	if yaml.Unmarshal(data, &loose) != nil {
+		return nil
+	}
+	var named []string
+	for name, entry := range loose.Apps {
+		named = append(named, name)
+		if uri, ok := entry["redirect_uri"].(string); ok && checkRedirectURI(uri) != nil {
+			named = append(named, uri)
+		}
+	}
+	return named
 }

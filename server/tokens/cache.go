@@ -76,7 +76,7 @@ func (h expiryHeap[V]) Swap(i, j int) {
 	h[i].index, h[j].index = i, j
 }
 func (h *expiryHeap[V]) Push(x any) {
-	e := x.(*cacheEntry[V])
+	e := x.(*cacheEntry[V]) //nolint:forcetypeassert // container/heap hands back only what this cache pushes
 	e.index = len(*h)
 	*h = append(*h, e)
 }

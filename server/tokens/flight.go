@@ -96,9 +96,10 @@ func (g *flight[V]) run(ctx context.Context, key string, c *call[V], fn func(con
 	c.val, c.err = fn(ctx)
 }
 
-// keyer derives cache and flight keys from credentials with HMAC-SHA256 under
-// a per-process random key, so a key reveals nothing about the token, not
-// even a fingerprint that could be matched elsewhere.
+// keyer derives cache and flight keys from credentials with HMAC-SHA256
+// under a secret key (per-process random in memory, derived from the cache
+// key with Redis), so a key reveals nothing about the token, not even a
+// fingerprint that could be matched elsewhere.
 type keyer struct {
 	secret []byte
 }

@@ -9,50 +9,30 @@ import (
 	"github.com/eshopman/scopeguard/server/hubspottest"
 )
 
-var epoch = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+// The shared fixture's values, under the names these tests use.
+var epoch = hubspottest.FixtureEpoch
 
-const (
-	testClientID     = "5f0c1a9e-2b3d-4e5f-8a6b-7c8d9e0f1a2b"
-	testClientSecret = "client-secret-0a9b8c7d6e5f"
-)
+const testClientSecret = hubspottest.FixtureClientSecret
 
-// testEnv is a fake HubSpot with one app, a grant for it and a shared clock.
+// testEnv is the shared fake-HubSpot fixture (hubspottest.Fixture) under
+// the short names these tests use.
 type testEnv struct {
-	srv   *hubspottest.Server
-	clock *hubspottest.Clock
-	app   hubspot.AppCredentials
-	grant hubspottest.Grant
+	srv     *hubspottest.Server
+	clock   *hubspottest.Clock
+	app     hubspot.AppCredentials
+	grant   hubspottest.Grant
+	fixture *hubspottest.Fixture
 }
 
 func newTestEnv(t testing.TB, opts hubspottest.Options) *testEnv {
 	t.Helper()
-	clock := hubspottest.NewClock(epoch)
-	opts.Now = clock.Now
-	srv := hubspottest.Start(t, opts)
-	srv.AddApp(hubspottest.App{ClientID: testClientID, ClientSecret: testClientSecret, AppID: 4242})
-	return &testEnv{
-		srv:   srv,
-		clock: clock,
-		app:   hubspot.AppCredentials{ClientID: testClientID, ClientSecret: testClientSecret},
-		grant: hubspottest.Grant{ClientID: testClientID, HubID: 777, UserID: 31, User: "owner@shop.example",
-			Scopes: []string{"crm.objects.contacts.read", "oauth"}},
-	}
+	f := hubspottest.StartFixture(t, opts)
+	return &testEnv{srv: f.Server, clock: f.Clock, app: f.App, grant: f.Grant, fixture: f}
 }
 
 func (e *testEnv) client(t testing.TB, version hubspot.OAuthVersion, adjust ...func(*hubspot.Options)) *hubspot.Client {
 	t.Helper()
-	opts := hubspot.Options{
-		BaseURL: e.srv.URL, OAuthVersion: version, HTTPClient: e.srv.Client(), Now: e.clock.Now,
-		Retry: hubspot.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond},
-	}
-	for _, f := range adjust {
-		f(&opts)
-	}
-	c, err := hubspot.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return e.fixture.Client(t, version, adjust...)
 }
 
 func (e *testEnv) refresher(t testing.TB, client *hubspot.Client, adjust ...func(*RefresherOptions)) *Refresher {

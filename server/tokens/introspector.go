@@ -25,7 +25,9 @@ const (
 type IntrospectorOptions struct {
 	// Client calls HubSpot; required.
 	Client *hubspot.Client
-	// MaxEntries bounds the cache; default 10,000.
+	// Store keeps the answers; default a new MemoryStore of MaxEntries.
+	Store Store
+	// MaxEntries bounds the default store; default 10,000.
 	MaxEntries int
 	// StaticTokenTTL bounds how long an answer without an expiry is kept;
 	// default 5 minutes.
@@ -55,8 +57,7 @@ type Introspector struct {
 	timeout     time.Duration
 	now         func() time.Time
 	hooks       Hooks
-	keys        keyer
-	cache       *ttlCache[*hubspot.TokenInfo]
+	store       Store
 	flights     flight[*hubspot.TokenInfo]
 }
 
@@ -72,9 +73,11 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 		timeout:     opts.UpstreamTimeout,
 		now:         opts.Now,
 		hooks:       opts.Hooks,
-		keys:        newKeyer(),
-		cache:       newTTLCache[*hubspot.TokenInfo](positiveOr(opts.MaxEntries, DefaultMaxEntries)),
+		store:       opts.Store,
 		flights:     flight[*hubspot.TokenInfo]{log: opts.Logger},
+	}
+	if i.store == nil {
+		i.store = NewMemoryStore(opts.MaxEntries)
 	}
 	if i.staticTTL <= 0 {
 		i.staticTTL = DefaultStaticTokenTTL
@@ -119,12 +122,12 @@ func (i *Introspector) Introspect(ctx context.Context, app hubspot.AppCredential
 	if !private && i.client.OAuthVersion() == hubspot.OAuthVersion202603 {
 		clientID = app.ClientID
 	}
-	key := i.keys.key(clientID, token.Reveal())
-	if info, ok := i.cache.get(key, i.now()); ok {
+	key := i.store.Key("introspect", clientID, token.Reveal())
+	if info, ok := i.cached(ctx, key); ok {
 		i.observe(SourceCache, nil)
-		return cloneInfo(info), nil
+		return info, nil
 	}
-	info, shared, err := i.flights.do(ctx, key, i.timeout, func(fctx context.Context) (*hubspot.TokenInfo, error) {
+	info, shared, err := i.flights.do(ctx, key.name, i.timeout, func(fctx context.Context) (*hubspot.TokenInfo, error) {
 		var (
 			info *hubspot.TokenInfo
 			err  error
@@ -141,7 +144,9 @@ func (i *Introspector) Introspect(ctx context.Context, app hubspot.AppCredential
 			info = &hubspot.TokenInfo{InactiveReason: hubspot.InactiveNotBearerToken, Credential: hubspot.CredentialRefreshToken}
 		}
 		if until := i.keepUntil(info); i.now().Before(until) {
-			i.cache.put(key, info, until, i.now())
+			// Best effort: a store that cannot keep the answer costs a
+			// HubSpot call later, not this answer.
+			_ = i.store.Put(fctx, key, encodeInfo(info, until), until.Sub(i.now()))
 		}
 		return info, nil
 	})
@@ -154,6 +159,20 @@ func (i *Introspector) Introspect(ctx context.Context, app hubspot.AppCredential
 		return nil, err
 	}
 	return cloneInfo(info), nil
+}
+
+// cached reads key's answer if it is still to be served by this replica's
+// clock.
+func (i *Introspector) cached(ctx context.Context, key Key) (*hubspot.TokenInfo, bool) {
+	e, ok, err := i.store.Get(ctx, key)
+	if err != nil || !ok {
+		return nil, false
+	}
+	info, until, ok := decodeInfo(e.Value)
+	if !ok || !i.now().Before(until) {
+		return nil, false
+	}
+	return info, true
 }
 
 // keepUntil is when a cached answer stops being served.

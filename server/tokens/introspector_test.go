@@ -181,7 +181,7 @@ func TestConcurrentIntrospectionsShareOneCall(t *testing.T) {
 	var hooks sources
 	i := env.introspector(t, env.client(t, hubspot.OAuthVersion202603), &hooks)
 	token := hubspot.Secret(env.srv.MintAccessToken(env.grant, time.Time{}))
-	key := i.keys.key(env.app.ClientID, token.Reveal())
+	key := i.store.Key("introspect", env.app.ClientID, token.Reveal()).name
 	release := make(chan struct{})
 	env.srv.InjectFault(hubspottest.EndpointIntrospect, hubspottest.Fault{Block: release, Times: 1})
 	const callers = 50

@@ -38,7 +38,7 @@ func TestConcurrentRefreshesShareOneCall(t *testing.T) {
 			r := env.refresher(t, env.client(t, version), func(o *RefresherOptions) { o.Hooks.OnRefresh = hooks.observe })
 			refresh := hubspot.Secret(env.srv.MintRefreshToken(env.grant))
 			req := RefreshRequest{App: env.app, RefreshToken: refresh}
-			key := r.keys.key(env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal())
+			key := r.store.Key("refresh", env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal()).name
 
 			// Hold HubSpot's answer until every caller waits on the one call.
 			release := make(chan struct{})
@@ -74,7 +74,7 @@ func TestConcurrentRefreshesShareOneCall(t *testing.T) {
 			if leaders != 1 {
 				t.Errorf("%d answers not shared, want exactly 1 (the caller that started the refresh)", leaders)
 			}
-			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "oauth"}, tokens[0].Scopes); diff != "" {
+			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "crm.objects.deals.read", "oauth"}, tokens[0].Scopes); diff != "" {
 				t.Errorf("scopes mismatch (-want +got):\n%s", diff)
 			}
 
@@ -150,7 +150,7 @@ func TestCancelledCallerLeavesAnswerForOthers(t *testing.T) {
 	r := env.refresher(t, env.client(t, hubspot.OAuthVersion202603))
 	refresh := hubspot.Secret(env.srv.MintRefreshToken(env.grant))
 	req := RefreshRequest{App: env.app, RefreshToken: refresh}
-	key := r.keys.key(env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal())
+	key := r.store.Key("refresh", env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal()).name
 	release := make(chan struct{})
 	env.srv.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Block: release, Times: 1})
 
@@ -192,7 +192,7 @@ func TestLastCallerLeavingCancelsTheCall(t *testing.T) {
 	r := env.refresher(t, env.client(t, hubspot.OAuthVersion202603))
 	refresh := hubspot.Secret(env.srv.MintRefreshToken(env.grant))
 	req := RefreshRequest{App: env.app, RefreshToken: refresh}
-	key := r.keys.key(env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal())
+	key := r.store.Key("refresh", env.app.ClientID, env.app.ClientSecret.Reveal(), refresh.Reveal()).name
 	env.srv.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Block: make(chan struct{}), Times: 1}) // never released
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -331,7 +331,7 @@ func TestScopesFromIntrospection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "oauth"}, tok.Scopes); diff != "" || tok.HubID != 777 {
+			if diff := cmp.Diff([]string{"crm.objects.contacts.read", "crm.objects.deals.read", "oauth"}, tok.Scopes); diff != "" || tok.HubID != 777 {
 				t.Errorf("scopes mismatch (-want +got):\n%s\nhub id = %d, want 777", diff, tok.HubID)
 			}
 			introspections := env.srv.Calls(hubspottest.EndpointIntrospect) + env.srv.Calls(hubspottest.EndpointAccessTokenInfo)

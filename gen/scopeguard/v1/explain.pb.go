@@ -188,6 +188,72 @@ func (Requirement) EnumDescriptor() ([]byte, []int) {
 	return file_scopeguard_v1_explain_proto_rawDescGZIP(), []int{1}
 }
 
+// Confidence is how firmly an ExplainError answer stands: whether HubSpot's
+// error states the root cause, scopeguard inferred it, or it is a heuristic.
+// Callers can automate on STATED and INFERRED answers and show GUESS answers
+// to a person.
+type Confidence int32
+
+const (
+	// CONFIDENCE_UNSPECIFIED is never returned.
+	Confidence_CONFIDENCE_UNSPECIFIED Confidence = 0
+	// CONFIDENCE_STATED means HubSpot's error states the root cause (its
+	// category, an OAuth error code, or wording such as "This oauth-token is
+	// expired"), and nothing scopeguard knows contradicts it.
+	Confidence_CONFIDENCE_STATED Confidence = 1
+	// CONFIDENCE_INFERRED means scopeguard derived the root cause from the
+	// catalog, the HTTP status, the granted scopes or the credential's shape,
+	// beyond (or against) what HubSpot's error says.
+	Confidence_CONFIDENCE_INFERRED Confidence = 2
+	// CONFIDENCE_GUESS means the root cause is the most likely reading of too
+	// little evidence (a bare status, an error with no usable body, scopes
+	// that were not checked); confirm it before acting on it automatically.
+	Confidence_CONFIDENCE_GUESS Confidence = 3
+)
+
+// Enum value maps for Confidence.
+var (
+	Confidence_name = map[int32]string{
+		0: "CONFIDENCE_UNSPECIFIED",
+		1: "CONFIDENCE_STATED",
+		2: "CONFIDENCE_INFERRED",
+		3: "CONFIDENCE_GUESS",
+	}
+	Confidence_value = map[string]int32{
+		"CONFIDENCE_UNSPECIFIED": 0,
+		"CONFIDENCE_STATED":      1,
+		"CONFIDENCE_INFERRED":    2,
+		"CONFIDENCE_GUESS":       3,
+	}
+)
+
+func (x Confidence) Enum() *Confidence {
+	p := new(Confidence)
+	*p = x
+	return p
+}
+
+func (x Confidence) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Confidence) Descriptor() protoreflect.EnumDescriptor {
+	return file_scopeguard_v1_explain_proto_enumTypes[2].Descriptor()
+}
+
+func (Confidence) Type() protoreflect.EnumType {
+	return &file_scopeguard_v1_explain_proto_enumTypes[2]
+}
+
+func (x Confidence) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Confidence.Descriptor instead.
+func (Confidence) EnumDescriptor() ([]byte, []int) {
+	return file_scopeguard_v1_explain_proto_rawDescGZIP(), []int{2}
+}
+
 // Action is the kind of step a Remediation asks for.
 type Action int32
 
@@ -284,11 +350,11 @@ func (x Action) String() string {
 }
 
 func (Action) Descriptor() protoreflect.EnumDescriptor {
-	return file_scopeguard_v1_explain_proto_enumTypes[2].Descriptor()
+	return file_scopeguard_v1_explain_proto_enumTypes[3].Descriptor()
 }
 
 func (Action) Type() protoreflect.EnumType {
-	return &file_scopeguard_v1_explain_proto_enumTypes[2]
+	return &file_scopeguard_v1_explain_proto_enumTypes[3]
 }
 
 func (x Action) Number() protoreflect.EnumNumber {
@@ -297,7 +363,7 @@ func (x Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Action.Descriptor instead.
 func (Action) EnumDescriptor() ([]byte, []int) {
-	return file_scopeguard_v1_explain_proto_rawDescGZIP(), []int{2}
+	return file_scopeguard_v1_explain_proto_rawDescGZIP(), []int{3}
 }
 
 // Remediation is one concrete step toward fixing the failure.
@@ -591,7 +657,13 @@ const file_scopeguard_v1_explain_proto_rawDesc = "" +
 	"\vRequirement\x12\x1b\n" +
 	"\x17REQUIREMENT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12REQUIREMENT_ANY_OF\x10\x01\x12\x16\n" +
-	"\x12REQUIREMENT_ALL_OF\x10\x02*\xcb\x03\n" +
+	"\x12REQUIREMENT_ALL_OF\x10\x02*n\n" +
+	"\n" +
+	"Confidence\x12\x1a\n" +
+	"\x16CONFIDENCE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11CONFIDENCE_STATED\x10\x01\x12\x17\n" +
+	"\x13CONFIDENCE_INFERRED\x10\x02\x12\x14\n" +
+	"\x10CONFIDENCE_GUESS\x10\x03*\xcb\x03\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ACTION_REAUTHORIZE_APP\x10\x01\x12$\n" +
@@ -623,18 +695,19 @@ func file_scopeguard_v1_explain_proto_rawDescGZIP() []byte {
 	return file_scopeguard_v1_explain_proto_rawDescData
 }
 
-var file_scopeguard_v1_explain_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_scopeguard_v1_explain_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_scopeguard_v1_explain_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_scopeguard_v1_explain_proto_goTypes = []any{
 	(RootCause)(0),      // 0: scopeguard.v1.RootCause
 	(Requirement)(0),    // 1: scopeguard.v1.Requirement
-	(Action)(0),         // 2: scopeguard.v1.Action
-	(*Remediation)(nil), // 3: scopeguard.v1.Remediation
-	(*RateLimit)(nil),   // 4: scopeguard.v1.RateLimit
-	(*ErrorDetail)(nil), // 5: scopeguard.v1.ErrorDetail
+	(Confidence)(0),     // 2: scopeguard.v1.Confidence
+	(Action)(0),         // 3: scopeguard.v1.Action
+	(*Remediation)(nil), // 4: scopeguard.v1.Remediation
+	(*RateLimit)(nil),   // 5: scopeguard.v1.RateLimit
+	(*ErrorDetail)(nil), // 6: scopeguard.v1.ErrorDetail
 }
 var file_scopeguard_v1_explain_proto_depIdxs = []int32{
-	2, // 0: scopeguard.v1.Remediation.action:type_name -> scopeguard.v1.Action
+	3, // 0: scopeguard.v1.Remediation.action:type_name -> scopeguard.v1.Action
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -652,7 +725,7 @@ func file_scopeguard_v1_explain_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scopeguard_v1_explain_proto_rawDesc), len(file_scopeguard_v1_explain_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -8,6 +8,7 @@ package scopeguardv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -135,6 +136,10 @@ type CheckScopesResponse struct {
 	// knows (typos, junk); they were still considered. At most the first 100,
 	// clipped like granted_scopes.
 	UnknownScopes []string `protobuf:"bytes,6,rep,name=unknown_scopes,json=unknownScopes,proto3" json:"unknown_scopes,omitempty"`
+	// retired_scopes are granted scopes HubSpot has retired (the coarse
+	// "contacts" scope): they satisfy no endpoint any more, and each names its
+	// granular replacements. Sorted by name.
+	RetiredScopes []*RetiredScope `protobuf:"bytes,7,rep,name=retired_scopes,json=retiredScopes,proto3" json:"retired_scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +212,13 @@ func (x *CheckScopesResponse) GetGrantedScopes() []string {
 func (x *CheckScopesResponse) GetUnknownScopes() []string {
 	if x != nil {
 		return x.UnknownScopes
+	}
+	return nil
+}
+
+func (x *CheckScopesResponse) GetRetiredScopes() []*RetiredScope {
+	if x != nil {
+		return x.RetiredScopes
 	}
 	return nil
 }
@@ -402,8 +414,17 @@ type ExplainErrorResponse struct {
 	// batch errors.
 	Details []*ErrorDetail `protobuf:"bytes,19,rep,name=details,proto3" json:"details,omitempty"`
 	// token_expired_at is when HubSpot says the token expired (from
-	// EXPIRED_AUTHENTICATION bodies); unset otherwise.
+	// EXPIRED_AUTHENTICATION bodies or "This oauth-token is expired!
+	// expiresAt: …" messages); unset otherwise.
 	TokenExpiredAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=token_expired_at,json=tokenExpiredAt,proto3" json:"token_expired_at,omitempty"`
+	// confidence says how firmly root_cause stands: stated by HubSpot,
+	// inferred by scopeguard, or a guess from too little evidence.
+	Confidence Confidence `protobuf:"varint,21,opt,name=confidence,proto3,enum=scopeguard.v1.Confidence" json:"confidence,omitempty"`
+	// endpoint is the call the diagnosis is about: the request's endpoint,
+	// else the method and URL read from a client library's error text (query
+	// dropped; the method is GET, or POST for search, batch and token paths,
+	// when the text names none); unset when neither is known.
+	Endpoint *Endpoint `protobuf:"bytes,22,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// token_check_failure says why access_token could not be checked with
 	// HubSpot (HubSpot unreachable or too slow, rate limited, the caller's
 	// HubSpot budget spent); the diagnosis then stands on the body alone.
@@ -579,6 +600,20 @@ func (x *ExplainErrorResponse) GetDetails() []*ErrorDetail {
 func (x *ExplainErrorResponse) GetTokenExpiredAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.TokenExpiredAt
+	}
+	return nil
+}
+
+func (x *ExplainErrorResponse) GetConfidence() Confidence {
+	if x != nil {
+		return x.Confidence
+	}
+	return Confidence_CONFIDENCE_UNSPECIFIED
+}
+
+func (x *ExplainErrorResponse) GetEndpoint() *Endpoint {
+	if x != nil {
+		return x.Endpoint
 	}
 	return nil
 }
@@ -981,7 +1016,7 @@ var File_scopeguard_v1_service_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
+	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
 	"\x12CheckScopesRequest\x12B\n" +
 	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x120\n" +
 	"\x0egranted_scopes\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
@@ -989,14 +1024,15 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\bapp_type\x18\x04 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
 	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:#\xbaH \"\x1e\n" +
 	"\x0egranted_scopes\n" +
-	"\faccess_token\"\x93\x02\n" +
+	"\faccess_token\"\xd7\x02\n" +
 	"\x13CheckScopesResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12=\n" +
 	"\tdecisions\x18\x02 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12%\n" +
 	"\x0emissing_scopes\x18\x03 \x03(\tR\rmissingScopes\x12.\n" +
 	"\x05token\x18\x04 \x01(\v2\x18.scopeguard.v1.TokenInfoR\x05token\x12%\n" +
 	"\x0egranted_scopes\x18\x05 \x03(\tR\rgrantedScopes\x12%\n" +
-	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\"\xca\x06\n" +
+	"\x0eunknown_scopes\x18\x06 \x03(\tR\runknownScopes\x12B\n" +
+	"\x0eretired_scopes\x18\a \x03(\v2\x1b.scopeguard.v1.RetiredScopeR\rretiredScopes\"\xca\x06\n" +
 	"\x13ExplainErrorRequest\x12\x9c\x01\n" +
 	"\vhttp_status\x18\x01 \x01(\x05B{\xbaHx\xba\x01u\n" +
 	"\x11http_status.range\x125must be 0 (unknown) or an HTTP status from 100 to 599\x1a)this == 0 || (this >= 100 && this <= 599)R\n" +
@@ -1016,7 +1052,7 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x88\x01\xbaH\x84\x01\x1ab\n" +
 	"\x16explain.status_or_body\x12\x1egive http_status, body or both\x1a(this.http_status != 0 || this.body != ''\"\x1e\n" +
 	"\x0egranted_scopes\n" +
-	"\faccess_token\"\xf8\a\n" +
+	"\faccess_token\"\xe8\b\n" +
 	"\x14ExplainErrorResponse\x127\n" +
 	"\n" +
 	"root_cause\x18\x01 \x01(\x0e2\x18.scopeguard.v1.RootCauseR\trootCause\x12\x1a\n" +
@@ -1041,7 +1077,11 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"rate_limit\x18\x12 \x01(\v2\x18.scopeguard.v1.RateLimitR\trateLimit\x124\n" +
 	"\adetails\x18\x13 \x03(\v2\x1a.scopeguard.v1.ErrorDetailR\adetails\x12D\n" +
-	"\x10token_expired_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x0etokenExpiredAt\x12.\n" +
+	"\x10token_expired_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x0etokenExpiredAt\x129\n" +
+	"\n" +
+	"confidence\x18\x15 \x01(\x0e2\x19.scopeguard.v1.ConfidenceR\n" +
+	"confidence\x123\n" +
+	"\bendpoint\x18\x16 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x12.\n" +
 	"\x13token_check_failure\x18\x17 \x01(\tR\x11tokenCheckFailure\"\xd4\x03\n" +
 	"\x13RefreshTokenRequest\x122\n" +
 	"\rrefresh_token\x18\x01 \x01(\tB\r\xbaH\ar\x05\x10\x01(\x80 \x80\x01\x01R\frefreshToken\x12%\n" +
@@ -1075,13 +1115,13 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\rauthorize_url\x18\x03 \x01(\tR\fauthorizeUrl\x12=\n" +
 	"\tdecisions\x18\x04 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12N\n" +
 	"\x12optional_decisions\x18\x05 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\x11optionalDecisions\x12\x14\n" +
-	"\x05exact\x18\x06 \x01(\bR\x05exact2\xfd\x02\n" +
-	"\x11ScopeGuardService\x12Y\n" +
-	"\vCheckScopes\x12!.scopeguard.v1.CheckScopesRequest\x1a\".scopeguard.v1.CheckScopesResponse\"\x03\x90\x02\x01\x12\\\n" +
-	"\fExplainError\x12\".scopeguard.v1.ExplainErrorRequest\x1a#.scopeguard.v1.ExplainErrorResponse\"\x03\x90\x02\x01\x12W\n" +
-	"\fRefreshToken\x12\".scopeguard.v1.RefreshTokenRequest\x1a#.scopeguard.v1.RefreshTokenResponse\x12V\n" +
+	"\x05exact\x18\x06 \x01(\bR\x05exact2\xee\x03\n" +
+	"\x11ScopeGuardService\x12t\n" +
+	"\vCheckScopes\x12!.scopeguard.v1.CheckScopesRequest\x1a\".scopeguard.v1.CheckScopesResponse\"\x1e\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/scopes:check\x90\x02\x01\x12y\n" +
+	"\fExplainError\x12\".scopeguard.v1.ExplainErrorRequest\x1a#.scopeguard.v1.ExplainErrorResponse\" \x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/errors:explain\x90\x02\x01\x12v\n" +
+	"\fRefreshToken\x12\".scopeguard.v1.RefreshTokenRequest\x1a#.scopeguard.v1.RefreshTokenResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/tokens:refresh\x12p\n" +
 	"\n" +
-	"PlanScopes\x12 .scopeguard.v1.PlanScopesRequest\x1a!.scopeguard.v1.PlanScopesResponse\"\x03\x90\x02\x01B\xb5\x01\n" +
+	"PlanScopes\x12 .scopeguard.v1.PlanScopesRequest\x1a!.scopeguard.v1.PlanScopesResponse\"\x1d\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/scopes:plan\x90\x02\x01B\xb5\x01\n" +
 	"\x11com.scopeguard.v1B\fServiceProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
 var (
@@ -1111,53 +1151,58 @@ var file_scopeguard_v1_service_proto_goTypes = []any{
 	(AppType)(0),                  // 10: scopeguard.v1.AppType
 	(*EndpointDecision)(nil),      // 11: scopeguard.v1.EndpointDecision
 	(*TokenInfo)(nil),             // 12: scopeguard.v1.TokenInfo
-	(RootCause)(0),                // 13: scopeguard.v1.RootCause
-	(Requirement)(0),              // 14: scopeguard.v1.Requirement
-	(*Remediation)(nil),           // 15: scopeguard.v1.Remediation
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*Operation)(nil),             // 17: scopeguard.v1.Operation
-	(*ScopeSet)(nil),              // 18: scopeguard.v1.ScopeSet
-	(*RateLimit)(nil),             // 19: scopeguard.v1.RateLimit
-	(*ErrorDetail)(nil),           // 20: scopeguard.v1.ErrorDetail
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(*RetiredScope)(nil),          // 13: scopeguard.v1.RetiredScope
+	(RootCause)(0),                // 14: scopeguard.v1.RootCause
+	(Requirement)(0),              // 15: scopeguard.v1.Requirement
+	(*Remediation)(nil),           // 16: scopeguard.v1.Remediation
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*Operation)(nil),             // 18: scopeguard.v1.Operation
+	(*ScopeSet)(nil),              // 19: scopeguard.v1.ScopeSet
+	(*RateLimit)(nil),             // 20: scopeguard.v1.RateLimit
+	(*ErrorDetail)(nil),           // 21: scopeguard.v1.ErrorDetail
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(Confidence)(0),               // 23: scopeguard.v1.Confidence
 }
 var file_scopeguard_v1_service_proto_depIdxs = []int32{
 	9,  // 0: scopeguard.v1.CheckScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
 	10, // 1: scopeguard.v1.CheckScopesRequest.app_type:type_name -> scopeguard.v1.AppType
 	11, // 2: scopeguard.v1.CheckScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
 	12, // 3: scopeguard.v1.CheckScopesResponse.token:type_name -> scopeguard.v1.TokenInfo
-	8,  // 4: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
-	9,  // 5: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
-	10, // 6: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
-	13, // 7: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
-	14, // 8: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
-	15, // 9: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
-	16, // 10: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
-	17, // 11: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
-	18, // 12: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
-	12, // 13: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
-	19, // 14: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
-	20, // 15: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
-	21, // 16: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
-	21, // 17: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 18: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
-	10, // 19: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
-	9,  // 20: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
-	11, // 21: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
-	11, // 22: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
-	0,  // 23: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
-	2,  // 24: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
-	4,  // 25: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
-	6,  // 26: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
-	1,  // 27: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
-	3,  // 28: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
-	5,  // 29: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
-	7,  // 30: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
-	27, // [27:31] is the sub-list for method output_type
-	23, // [23:27] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	13, // 4: scopeguard.v1.CheckScopesResponse.retired_scopes:type_name -> scopeguard.v1.RetiredScope
+	8,  // 5: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
+	9,  // 6: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
+	10, // 7: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
+	14, // 8: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
+	15, // 9: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
+	16, // 10: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
+	17, // 11: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
+	18, // 12: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
+	19, // 13: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
+	12, // 14: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
+	20, // 15: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
+	21, // 16: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
+	22, // 17: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
+	23, // 18: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
+	9,  // 19: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
+	22, // 20: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 21: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
+	10, // 22: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
+	9,  // 23: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
+	11, // 24: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
+	11, // 25: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
+	0,  // 26: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
+	2,  // 27: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
+	4,  // 28: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
+	6,  // 29: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
+	1,  // 30: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
+	3,  // 31: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
+	5,  // 32: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
+	7,  // 33: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_scopeguard_v1_service_proto_init() }

@@ -114,6 +114,12 @@ const (
 	// VERDICT_REQUIREMENT_UNKNOWN means the endpoint is known but no source
 	// says which scopes it needs, so scopeguard cannot vouch for the call.
 	Verdict_VERDICT_REQUIREMENT_UNKNOWN Verdict = 7
+	// VERDICT_RETIRED means HubSpot switched the endpoint off on
+	// operation.sunset_date (before today): it answers 404 whatever the
+	// scopes, so the call is never allowed. operation.replacement names
+	// HubSpot's successor when it names one, operation.sunset_url the
+	// announcement and migration notes.
+	Verdict_VERDICT_RETIRED Verdict = 8
 )
 
 // Enum value maps for Verdict.
@@ -127,6 +133,7 @@ var (
 		5: "VERDICT_TOKEN_INACTIVE",
 		6: "VERDICT_WRONG_CREDENTIAL_TYPE",
 		7: "VERDICT_REQUIREMENT_UNKNOWN",
+		8: "VERDICT_RETIRED",
 	}
 	Verdict_value = map[string]int32{
 		"VERDICT_UNSPECIFIED":           0,
@@ -137,6 +144,7 @@ var (
 		"VERDICT_TOKEN_INACTIVE":        5,
 		"VERDICT_WRONG_CREDENTIAL_TYPE": 6,
 		"VERDICT_REQUIREMENT_UNKNOWN":   7,
+		"VERDICT_RETIRED":               8,
 	}
 )
 
@@ -380,8 +388,15 @@ type Operation struct {
 	SourceUrl string `protobuf:"bytes,11,opt,name=source_url,json=sourceUrl,proto3" json:"source_url,omitempty"`
 	// accepted_app_types lists the credential kinds the operation accepts.
 	AcceptedAppTypes []AppType `protobuf:"varint,12,rep,packed,name=accepted_app_types,json=acceptedAppTypes,proto3,enum=scopeguard.v1.AppType" json:"accepted_app_types,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// retires is true when HubSpot switches the operation off at sunset_date
+	// (it then answers 404), rather than only ending support for its version.
+	Retires bool `protobuf:"varint,13,opt,name=retires,proto3" json:"retires,omitempty"`
+	// replacement names HubSpot's successor for a retiring or retired
+	// operation, e.g. "GET /crm/v3/lists/{listId}"; empty when HubSpot names
+	// none.
+	Replacement   string `protobuf:"bytes,14,opt,name=replacement,proto3" json:"replacement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Operation) Reset() {
@@ -498,6 +513,94 @@ func (x *Operation) GetAcceptedAppTypes() []AppType {
 	return nil
 }
 
+func (x *Operation) GetRetires() bool {
+	if x != nil {
+		return x.Retires
+	}
+	return false
+}
+
+func (x *Operation) GetReplacement() string {
+	if x != nil {
+		return x.Replacement
+	}
+	return ""
+}
+
+// RetiredScope is a scope HubSpot no longer grants or honours.
+type RetiredScope struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the retired scope, e.g. "contacts".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// retired_date is when HubSpot removed it (YYYY-MM-DD).
+	RetiredDate string `protobuf:"bytes,2,opt,name=retired_date,json=retiredDate,proto3" json:"retired_date,omitempty"`
+	// replacements are the granular scopes that replaced it, sorted; which of
+	// them an endpoint needs is in that endpoint's decision.
+	Replacements []string `protobuf:"bytes,3,rep,name=replacements,proto3" json:"replacements,omitempty"`
+	// source_url is HubSpot's announcement or migration guide.
+	SourceUrl     string `protobuf:"bytes,4,opt,name=source_url,json=sourceUrl,proto3" json:"source_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetiredScope) Reset() {
+	*x = RetiredScope{}
+	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetiredScope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetiredScope) ProtoMessage() {}
+
+func (x *RetiredScope) ProtoReflect() protoreflect.Message {
+	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetiredScope.ProtoReflect.Descriptor instead.
+func (*RetiredScope) Descriptor() ([]byte, []int) {
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RetiredScope) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RetiredScope) GetRetiredDate() string {
+	if x != nil {
+		return x.RetiredDate
+	}
+	return ""
+}
+
+func (x *RetiredScope) GetReplacements() []string {
+	if x != nil {
+		return x.Replacements
+	}
+	return nil
+}
+
+func (x *RetiredScope) GetSourceUrl() string {
+	if x != nil {
+		return x.SourceUrl
+	}
+	return ""
+}
+
 // ProductTier is the lowest subscription tier of one hub that includes an API.
 type ProductTier struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -512,7 +615,7 @@ type ProductTier struct {
 
 func (x *ProductTier) Reset() {
 	*x = ProductTier{}
-	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +627,7 @@ func (x *ProductTier) String() string {
 func (*ProductTier) ProtoMessage() {}
 
 func (x *ProductTier) ProtoReflect() protoreflect.Message {
-	mi := &file_scopeguard_v1_types_proto_msgTypes[3]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +640,7 @@ func (x *ProductTier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductTier.ProtoReflect.Descriptor instead.
 func (*ProductTier) Descriptor() ([]byte, []int) {
-	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ProductTier) GetHub() string {
@@ -590,7 +693,7 @@ type EndpointDecision struct {
 
 func (x *EndpointDecision) Reset() {
 	*x = EndpointDecision{}
-	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +705,7 @@ func (x *EndpointDecision) String() string {
 func (*EndpointDecision) ProtoMessage() {}
 
 func (x *EndpointDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_scopeguard_v1_types_proto_msgTypes[4]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +718,7 @@ func (x *EndpointDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointDecision.ProtoReflect.Descriptor instead.
 func (*EndpointDecision) Descriptor() ([]byte, []int) {
-	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EndpointDecision) GetEndpoint() *Endpoint {
@@ -715,7 +818,7 @@ type TokenInfo struct {
 
 func (x *TokenInfo) Reset() {
 	*x = TokenInfo{}
-	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +830,7 @@ func (x *TokenInfo) String() string {
 func (*TokenInfo) ProtoMessage() {}
 
 func (x *TokenInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_scopeguard_v1_types_proto_msgTypes[5]
+	mi := &file_scopeguard_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +843,7 @@ func (x *TokenInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
 func (*TokenInfo) Descriptor() ([]byte, []int) {
-	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_scopeguard_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TokenInfo) GetActive() bool {
@@ -830,7 +933,7 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\x04path\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01(\x80 R\x04path\"\"\n" +
 	"\bScopeSet\x12\x16\n" +
-	"\x06scopes\x18\x01 \x03(\tR\x06scopes\"\xba\x03\n" +
+	"\x06scopes\x18\x01 \x03(\tR\x06scopes\"\xf6\x03\n" +
 	"\tOperation\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12#\n" +
 	"\rpath_template\x18\x02 \x01(\tR\fpathTemplate\x12\x10\n" +
@@ -851,7 +954,15 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"objectType\x12\x1d\n" +
 	"\n" +
 	"source_url\x18\v \x01(\tR\tsourceUrl\x12D\n" +
-	"\x12accepted_app_types\x18\f \x03(\x0e2\x16.scopeguard.v1.AppTypeR\x10acceptedAppTypes\"3\n" +
+	"\x12accepted_app_types\x18\f \x03(\x0e2\x16.scopeguard.v1.AppTypeR\x10acceptedAppTypes\x12\x18\n" +
+	"\aretires\x18\r \x01(\bR\aretires\x12 \n" +
+	"\vreplacement\x18\x0e \x01(\tR\vreplacement\"\x88\x01\n" +
+	"\fRetiredScope\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fretired_date\x18\x02 \x01(\tR\vretiredDate\x12\"\n" +
+	"\freplacements\x18\x03 \x03(\tR\freplacements\x12\x1d\n" +
+	"\n" +
+	"source_url\x18\x04 \x01(\tR\tsourceUrl\"3\n" +
 	"\vProductTier\x12\x10\n" +
 	"\x03hub\x18\x01 \x01(\tR\x03hub\x12\x12\n" +
 	"\x04tier\x18\x02 \x01(\tR\x04tier\"\xaf\x03\n" +
@@ -884,7 +995,7 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\x14APP_TYPE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fAPP_TYPE_PUBLIC\x10\x01\x12\x14\n" +
 	"\x10APP_TYPE_PRIVATE\x10\x02\x12\x16\n" +
-	"\x12APP_TYPE_DEVELOPER\x10\x03*\xf1\x01\n" +
+	"\x12APP_TYPE_DEVELOPER\x10\x03*\x86\x02\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fVERDICT_ALLOWED\x10\x01\x12\x1a\n" +
@@ -893,7 +1004,8 @@ const file_scopeguard_v1_types_proto_rawDesc = "" +
 	"\x1aVERDICT_NO_SCOPES_REQUIRED\x10\x04\x12\x1a\n" +
 	"\x16VERDICT_TOKEN_INACTIVE\x10\x05\x12!\n" +
 	"\x1dVERDICT_WRONG_CREDENTIAL_TYPE\x10\x06\x12\x1f\n" +
-	"\x1bVERDICT_REQUIREMENT_UNKNOWN\x10\a*\xf3\x01\n" +
+	"\x1bVERDICT_REQUIREMENT_UNKNOWN\x10\a\x12\x13\n" +
+	"\x0fVERDICT_RETIRED\x10\b*\xf3\x01\n" +
 	"\x0eCredentialType\x12\x1f\n" +
 	"\x1bCREDENTIAL_TYPE_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"CREDENTIAL_TYPE_OAUTH_ACCESS_TOKEN\x10\x01\x12%\n" +
@@ -917,7 +1029,7 @@ func file_scopeguard_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_scopeguard_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_scopeguard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_scopeguard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_scopeguard_v1_types_proto_goTypes = []any{
 	(AppType)(0),                  // 0: scopeguard.v1.AppType
 	(Verdict)(0),                  // 1: scopeguard.v1.Verdict
@@ -925,26 +1037,27 @@ var file_scopeguard_v1_types_proto_goTypes = []any{
 	(*Endpoint)(nil),              // 3: scopeguard.v1.Endpoint
 	(*ScopeSet)(nil),              // 4: scopeguard.v1.ScopeSet
 	(*Operation)(nil),             // 5: scopeguard.v1.Operation
-	(*ProductTier)(nil),           // 6: scopeguard.v1.ProductTier
-	(*EndpointDecision)(nil),      // 7: scopeguard.v1.EndpointDecision
-	(*TokenInfo)(nil),             // 8: scopeguard.v1.TokenInfo
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*RetiredScope)(nil),          // 6: scopeguard.v1.RetiredScope
+	(*ProductTier)(nil),           // 7: scopeguard.v1.ProductTier
+	(*EndpointDecision)(nil),      // 8: scopeguard.v1.EndpointDecision
+	(*TokenInfo)(nil),             // 9: scopeguard.v1.TokenInfo
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_scopeguard_v1_types_proto_depIdxs = []int32{
-	6, // 0: scopeguard.v1.Operation.product_tiers:type_name -> scopeguard.v1.ProductTier
-	0, // 1: scopeguard.v1.Operation.accepted_app_types:type_name -> scopeguard.v1.AppType
-	3, // 2: scopeguard.v1.EndpointDecision.endpoint:type_name -> scopeguard.v1.Endpoint
-	1, // 3: scopeguard.v1.EndpointDecision.verdict:type_name -> scopeguard.v1.Verdict
-	5, // 4: scopeguard.v1.EndpointDecision.operation:type_name -> scopeguard.v1.Operation
-	4, // 5: scopeguard.v1.EndpointDecision.alternatives:type_name -> scopeguard.v1.ScopeSet
-	4, // 6: scopeguard.v1.EndpointDecision.satisfied_by:type_name -> scopeguard.v1.ScopeSet
-	2, // 7: scopeguard.v1.TokenInfo.credential_type:type_name -> scopeguard.v1.CredentialType
-	9, // 8: scopeguard.v1.TokenInfo.expires_at:type_name -> google.protobuf.Timestamp
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	7,  // 0: scopeguard.v1.Operation.product_tiers:type_name -> scopeguard.v1.ProductTier
+	0,  // 1: scopeguard.v1.Operation.accepted_app_types:type_name -> scopeguard.v1.AppType
+	3,  // 2: scopeguard.v1.EndpointDecision.endpoint:type_name -> scopeguard.v1.Endpoint
+	1,  // 3: scopeguard.v1.EndpointDecision.verdict:type_name -> scopeguard.v1.Verdict
+	5,  // 4: scopeguard.v1.EndpointDecision.operation:type_name -> scopeguard.v1.Operation
+	4,  // 5: scopeguard.v1.EndpointDecision.alternatives:type_name -> scopeguard.v1.ScopeSet
+	4,  // 6: scopeguard.v1.EndpointDecision.satisfied_by:type_name -> scopeguard.v1.ScopeSet
+	2,  // 7: scopeguard.v1.TokenInfo.credential_type:type_name -> scopeguard.v1.CredentialType
+	10, // 8: scopeguard.v1.TokenInfo.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_scopeguard_v1_types_proto_init() }
@@ -958,7 +1071,7 @@ func file_scopeguard_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scopeguard_v1_types_proto_rawDesc), len(file_scopeguard_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -6,7 +6,7 @@
 // regeneration shows up as a reviewable diff. Lines starting with '#' are
 // comments. Every other line is one record whose first field names its kind:
 //
-//	scope   NAME KIND [unverified] [tier=NOTE]
+//	scope   NAME KIND [unverified] [tier=NOTE] [retired=DATE replacedBy=A,B retiredURL=URL]
 //	set     NAME ALTS
 //	object  NAME TYPEID|- [aliases=A,B] [note=NOTE]... [source=URL]
 //	objreq  PROFILE OBJECT read|write oauth=ALTS private=ALTS [inferred]
@@ -65,6 +65,12 @@ type Scope struct {
 	Unverified bool
 	// TierNote is a short account or tier requirement, empty when none.
 	TierNote string
+	// RetiredDate (YYYY-MM-DD) is when HubSpot retired the scope; empty for
+	// a live scope. ReplacedBy lists its granular successors and
+	// RetiredURL cites the retirement.
+	RetiredDate string
+	ReplacedBy  []string
+	RetiredURL  string
 }
 
 // Object is one CRM object type.
@@ -149,6 +155,10 @@ type Operation struct {
 	// SunsetDate (YYYY-MM-DD) is when support ends; SunsetURL cites it.
 	SunsetDate string
 	SunsetURL  string
+	// Retires means HubSpot switches the operation off at SunsetDate
+	// instead of only ending support; Replacement names its successor.
+	Retires     bool
+	Replacement string
 	// ProductTiers maps a hub to the lowest tier any spec lists.
 	ProductTiers map[string]string
 	// TierNotes are short account or feature requirements.
@@ -199,6 +209,9 @@ func (f *File) Write(w io.Writer) error {
 		}
 		if s.TierNote != "" {
 			fields = append(fields, "tier="+s.TierNote)
+		}
+		if s.RetiredDate != "" {
+			fields = append(fields, "retired="+s.RetiredDate, "replacedBy="+strings.Join(s.ReplacedBy, ","), "retiredURL="+s.RetiredURL)
 		}
 		writeLine(bw, fields)
 	}
@@ -267,6 +280,12 @@ func (f *File) Write(w io.Writer) error {
 		}
 		if op.SunsetDate != "" {
 			fields = append(fields, "sunset="+op.SunsetDate, "sunsetURL="+op.SunsetURL)
+		}
+		if op.Retires {
+			fields = append(fields, "retires")
+		}
+		if op.Replacement != "" {
+			fields = append(fields, "replacement="+op.Replacement)
 		}
 		if len(op.ProductTiers) > 0 {
 			hubs := slices.Sorted(maps.Keys(op.ProductTiers))
@@ -363,14 +382,29 @@ func ParseRequirement(s string) (Requirement, error) {
 // Parse reads a catalog file. It checks the syntax of every line, not the
 // consistency between records; package catalog does that when it loads.
 func Parse(r io.Reader) (*File, error) {
-	p := &parser{f: &File{}, sets: map[string]Requirement{}}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog: %w", err)
+	}
+	return ParseString(string(data))
+}
+
+// ParseString is Parse on a catalog already in memory. The records share
+// data's memory: nothing is copied line by line.
+func ParseString(data string) (*File, error) {
+	// Sized up front: operations are most of the file, and growing a
+	// slice of them by doubling would copy megabytes at every start.
+	p := &parser{
+		f:      &File{Operations: make([]Operation, 0, strings.Count(data, "\nop\t"))},
+		sets:   map[string]Requirement{},
+		parsed: map[string]Requirement{},
+	}
 	f := p.f
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	line := 0
-	for sc.Scan() {
+	for rest := data; rest != ""; {
+		var text string
+		text, rest, _ = strings.Cut(rest, "\n")
 		line++
-		text := sc.Text()
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -394,9 +428,6 @@ func Parse(r io.Reader) (*File, error) {
 			return nil, fmt.Errorf("catalog line %d: %w", line, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading catalog: %w", err)
-	}
 	return f, nil
 }
 
@@ -411,6 +442,12 @@ func (f *File) parseScope(fields []string) error {
 			s.Unverified = true
 		case strings.HasPrefix(fl, "tier="):
 			s.TierNote = strings.TrimPrefix(fl, "tier=")
+		case strings.HasPrefix(fl, "retired="):
+			s.RetiredDate = strings.TrimPrefix(fl, "retired=")
+		case strings.HasPrefix(fl, "replacedBy="):
+			s.ReplacedBy = strings.Split(strings.TrimPrefix(fl, "replacedBy="), ",")
+		case strings.HasPrefix(fl, "retiredURL="):
+			s.RetiredURL = strings.TrimPrefix(fl, "retiredURL=")
 		default:
 			return fmt.Errorf("unknown scope field %q", fl)
 		}
@@ -448,6 +485,10 @@ func (f *File) parseObject(fields []string) error {
 type parser struct {
 	f    *File
 	sets map[string]Requirement
+	// parsed shares one Requirement among the many records that spell the
+	// same one (most operations of an API do), so that the catalog also
+	// builds it once.
+	parsed map[string]Requirement
 }
 
 func (p *parser) parseSet(fields []string) error {
@@ -474,7 +515,14 @@ func (p *parser) requirement(s string) (Requirement, error) {
 		}
 		return r, nil
 	}
-	return ParseRequirement(s)
+	if r, ok := p.parsed[s]; ok {
+		return r, nil
+	}
+	r, err := ParseRequirement(s)
+	if err == nil {
+		p.parsed[s] = r
+	}
+	return r, err
 }
 
 func (p *parser) parseObjectRequirement(fields []string) error {
@@ -543,6 +591,10 @@ func (p *parser) parseOperation(fields []string) error {
 			op.SunsetDate = value
 		case "sunsetURL":
 			op.SunsetURL = value
+		case "retires":
+			op.Retires = true
+		case "replacement":
+			op.Replacement = value
 		case "tiers":
 			op.ProductTiers = map[string]string{}
 			for pair := range strings.SplitSeq(value, ",") {

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
+	"github.com/eshopman/scopeguard/server/catalog"
 	"github.com/eshopman/scopeguard/server/explain"
 )
 
@@ -144,11 +144,14 @@ type Expect struct {
 	// CatalogAgrees is always false without catalog facts.
 	CatalogAgrees bool `json:"catalog_agrees"`
 
-	// CorrelationID, SubCategory and TokenExpiredAt (RFC 3339) must equal
-	// the answer's when present.
+	// CorrelationID, SubCategory, TokenExpiredAt (RFC 3339), Confidence (an
+	// enum name) and Endpoint ("METHOD PATH", the call the diagnosis is
+	// about) must equal the answer's when present.
 	CorrelationID  *string `json:"correlation_id"`
 	SubCategory    *string `json:"sub_category"`
 	TokenExpiredAt *string `json:"token_expired_at"`
+	Confidence     *string `json:"confidence"`
+	Endpoint       *string `json:"endpoint"`
 	// SummaryContains are case-insensitive substrings of the summary.
 	SummaryContains []string `json:"summary_contains"`
 	// MessageContains are substrings of HubSpot's message as answered.
@@ -425,6 +428,18 @@ func Mismatches(want Expect, got *scopeguardv1.ExplainErrorResponse, token strin
 	if want.SubCategory != nil && *want.SubCategory != got.GetSubCategory() {
 		out = append(out, fmt.Sprintf("sub category = %q, want %q", got.GetSubCategory(), *want.SubCategory))
 	}
+	if want.Confidence != nil && *want.Confidence != got.GetConfidence().String() {
+		out = append(out, fmt.Sprintf("confidence = %s, want %s", got.GetConfidence(), *want.Confidence))
+	}
+	if want.Endpoint != nil {
+		gotEP := ""
+		if ep := got.GetEndpoint(); ep != nil {
+			gotEP = ep.GetMethod() + " " + ep.GetPath()
+		}
+		if gotEP != *want.Endpoint {
+			out = append(out, fmt.Sprintf("endpoint = %q, want %q", gotEP, *want.Endpoint))
+		}
+	}
 	if want.TokenExpiredAt != nil {
 		gotAt := ""
 		if got.GetTokenExpiredAt() != nil {
@@ -477,42 +492,6 @@ func Mismatches(want Expect, got *scopeguardv1.ExplainErrorResponse, token strin
 	return out
 }
 
-var scopeTables sync.Map // path -> func() (map[string]explain.ScopeFact, error)
-
-// ScopeFacts reads the scope table at path (../shared/hubspot/scopes.json
-// from the repository root, the table the catalog embeds) once per process
-// and looks names up in it.
-func ScopeFacts(t testing.TB, path string) explain.ScopeFacts {
-	t.Helper()
-	load, _ := scopeTables.LoadOrStore(path, sync.OnceValues(func() (map[string]explain.ScopeFact, error) {
-		return readScopeTable(path)
-	}))
-	facts, err := load.(func() (map[string]explain.ScopeFact, error))()
-	if err != nil {
-		t.Fatalf("scope facts: %v", err)
-	}
-	return func(name string) (explain.ScopeFact, bool) {
-		f, ok := facts[name]
-		return f, ok
-	}
-}
-
-func readScopeTable(path string) (map[string]explain.ScopeFact, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var rows []struct {
-		Name     string `json:"name"`
-		Kind     string `json:"kind"`
-		Requires string `json:"requires"`
-	}
-	if err := json.Unmarshal(raw, &rows); err != nil {
-		return nil, err
-	}
-	facts := make(map[string]explain.ScopeFact, len(rows))
-	for _, r := range rows {
-		facts[r.Name] = explain.ScopeFact{Kind: r.Kind, TierNote: r.Requires}
-	}
-	return facts, nil
-}
+// ScopeFacts looks scope names up in the embedded catalog's scope table,
+// as the server does: the corpus needs nothing outside the repository.
+func ScopeFacts() explain.ScopeFacts { return explain.CatalogScopeFacts(catalog.Default()) }

@@ -10,11 +10,16 @@
 //     (the rules the server's protovalidate interceptor enforces);
 //   - google/rpc/error_details.proto from
 //     google.golang.org/genproto/googleapis/rpc/errdetails (ErrorInfo,
-//     BadRequest, RetryInfo, ... that the server attaches to its errors),
-//     needed by the generated Node client to decode error details.
+//     BadRequest, RetryInfo, ... that the server attaches to its errors)
+//     and google/rpc/status.proto from .../rpc/status (the google.rpc.Status
+//     that carries them in the grpc-status-details-bin trailer), needed by
+//     the generated clients to decode error details;
+//   - google/api/annotations.proto and google/api/http.proto from
+//     google.golang.org/genproto/googleapis/api/annotations (the
+//     google.api.http options that map each RPC to its REST route).
 //
 // Usage (from tools/): go run ./cmd/export-proto FILE, where FILE is one of
-// the paths above. `make third-party-protos` writes both into third_party/.
+// the paths above. `make third-party-protos` writes them all into third_party/.
 package main
 
 import (
@@ -27,7 +32,9 @@ import (
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"github.com/jhump/protoreflect/v2/protoprint"
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -35,6 +42,9 @@ import (
 var exportable = map[string]protoreflect.FileDescriptor{
 	"buf/validate/validate.proto":    validate.File_buf_validate_validate_proto,
 	"google/rpc/error_details.proto": errdetails.File_google_rpc_error_details_proto,
+	"google/rpc/status.proto":        status.File_google_rpc_status_proto,
+	"google/api/annotations.proto":   annotations.File_google_api_annotations_proto,
+	"google/api/http.proto":          annotations.File_google_api_http_proto,
 }
 
 func main() {

@@ -133,6 +133,16 @@ export enum ErrorReason {
   HUBSPOT_REJECTED = 11,
 
   /**
+   * REFRESH_LEASE_TIMEOUT: replicas share refreshes through Redis, and
+   * another replica held this token's refresh lease for the whole wait
+   * without storing a token (code UNAVAILABLE, with RetryInfo). Retrying is
+   * safe: the lease ends by itself. Metadata: "waited_seconds".
+   *
+   * @generated from enum value: REFRESH_LEASE_TIMEOUT = 12;
+   */
+  REFRESH_LEASE_TIMEOUT = 12,
+
+  /**
    * CALLER_UNAUTHENTICATED: the server has a callers file and the call
    * named no caller it knows (code UNAUTHENTICATED): no "authorization:
    * Bearer <key>" metadata and no client certificate mapped to a caller, a
@@ -142,9 +152,9 @@ export enum ErrorReason {
    * "conflicting_credentials"). Health checks never need a caller;
    * reflection does.
    *
-   * @generated from enum value: CALLER_UNAUTHENTICATED = 12;
+   * @generated from enum value: CALLER_UNAUTHENTICATED = 13;
    */
-  CALLER_UNAUTHENTICATED = 12,
+  CALLER_UNAUTHENTICATED = 13,
 
   /**
    * APP_NOT_ALLOWED: the caller used an app the callers file does not grant
@@ -152,9 +162,9 @@ export enum ErrorReason {
    * only configured app when a token is checked without naming one (code
    * PERMISSION_DENIED). Metadata: "caller", "app".
    *
-   * @generated from enum value: APP_NOT_ALLOWED = 13;
+   * @generated from enum value: APP_NOT_ALLOWED = 14;
    */
-  APP_NOT_ALLOWED = 13,
+  APP_NOT_ALLOWED = 14,
 
   /**
    * CALLER_RATE_LIMITED: the call would have sent a request to HubSpot and
@@ -164,9 +174,9 @@ export enum ErrorReason {
    * Answers from cache never count. Metadata: "caller",
    * "retry_after_seconds".
    *
-   * @generated from enum value: CALLER_RATE_LIMITED = 14;
+   * @generated from enum value: CALLER_RATE_LIMITED = 15;
    */
-  CALLER_RATE_LIMITED = 14,
+  CALLER_RATE_LIMITED = 15,
 }
 
 /**

@@ -317,6 +317,55 @@ export enum Requirement {
 export declare const RequirementSchema: GenEnum<Requirement>;
 
 /**
+ * Confidence is how firmly an ExplainError answer stands: whether HubSpot's
+ * error states the root cause, scopeguard inferred it, or it is a heuristic.
+ * Callers can automate on STATED and INFERRED answers and show GUESS answers
+ * to a person.
+ *
+ * @generated from enum scopeguard.v1.Confidence
+ */
+export enum Confidence {
+  /**
+   * CONFIDENCE_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: CONFIDENCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * CONFIDENCE_STATED means HubSpot's error states the root cause (its
+   * category, an OAuth error code, or wording such as "This oauth-token is
+   * expired"), and nothing scopeguard knows contradicts it.
+   *
+   * @generated from enum value: CONFIDENCE_STATED = 1;
+   */
+  STATED = 1,
+
+  /**
+   * CONFIDENCE_INFERRED means scopeguard derived the root cause from the
+   * catalog, the HTTP status, the granted scopes or the credential's shape,
+   * beyond (or against) what HubSpot's error says.
+   *
+   * @generated from enum value: CONFIDENCE_INFERRED = 2;
+   */
+  INFERRED = 2,
+
+  /**
+   * CONFIDENCE_GUESS means the root cause is the most likely reading of too
+   * little evidence (a bare status, an error with no usable body, scopes
+   * that were not checked); confirm it before acting on it automatically.
+   *
+   * @generated from enum value: CONFIDENCE_GUESS = 3;
+   */
+  GUESS = 3,
+}
+
+/**
+ * Describes the enum scopeguard.v1.Confidence.
+ */
+export declare const ConfidenceSchema: GenEnum<Confidence>;
+
+/**
  * Action is the kind of step a Remediation asks for.
  *
  * @generated from enum scopeguard.v1.Action

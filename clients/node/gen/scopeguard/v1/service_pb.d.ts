@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { AppType, Endpoint, EndpointDecision, Operation, ScopeSet, TokenInfo } from "./types_pb.js";
-import type { ErrorDetail, RateLimit, Remediation, Requirement, RootCause } from "./explain_pb.js";
+import type { AppType, Endpoint, EndpointDecision, Operation, RetiredScope, ScopeSet, TokenInfo } from "./types_pb.js";
+import type { Confidence, ErrorDetail, RateLimit, Remediation, Requirement, RootCause } from "./explain_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
@@ -122,6 +122,15 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
    * @generated from field: repeated string unknown_scopes = 6;
    */
   unknownScopes: string[];
+
+  /**
+   * retired_scopes are granted scopes HubSpot has retired (the coarse
+   * "contacts" scope): they satisfy no endpoint any more, and each names its
+   * granular replacements. Sorted by name.
+   *
+   * @generated from field: repeated scopeguard.v1.RetiredScope retired_scopes = 7;
+   */
+  retiredScopes: RetiredScope[];
 };
 
 /**
@@ -376,11 +385,30 @@ export declare type ExplainErrorResponse = Message<"scopeguard.v1.ExplainErrorRe
 
   /**
    * token_expired_at is when HubSpot says the token expired (from
-   * EXPIRED_AUTHENTICATION bodies); unset otherwise.
+   * EXPIRED_AUTHENTICATION bodies or "This oauth-token is expired!
+   * expiresAt: …" messages); unset otherwise.
    *
    * @generated from field: google.protobuf.Timestamp token_expired_at = 20;
    */
   tokenExpiredAt?: Timestamp | undefined;
+
+  /**
+   * confidence says how firmly root_cause stands: stated by HubSpot,
+   * inferred by scopeguard, or a guess from too little evidence.
+   *
+   * @generated from field: scopeguard.v1.Confidence confidence = 21;
+   */
+  confidence: Confidence;
+
+  /**
+   * endpoint is the call the diagnosis is about: the request's endpoint,
+   * else the method and URL read from a client library's error text (query
+   * dropped; the method is GET, or POST for search, batch and token paths,
+   * when the text names none); unset when neither is known.
+   *
+   * @generated from field: scopeguard.v1.Endpoint endpoint = 22;
+   */
+  endpoint?: Endpoint | undefined;
 
   /**
    * token_check_failure says why access_token could not be checked with

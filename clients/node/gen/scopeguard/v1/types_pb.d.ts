@@ -163,6 +163,23 @@ export declare type Operation = Message<"scopeguard.v1.Operation"> & {
    * @generated from field: repeated scopeguard.v1.AppType accepted_app_types = 12;
    */
   acceptedAppTypes: AppType[];
+
+  /**
+   * retires is true when HubSpot switches the operation off at sunset_date
+   * (it then answers 404), rather than only ending support for its version.
+   *
+   * @generated from field: bool retires = 13;
+   */
+  retires: boolean;
+
+  /**
+   * replacement names HubSpot's successor for a retiring or retired
+   * operation, e.g. "GET /crm/v3/lists/{listId}"; empty when HubSpot names
+   * none.
+   *
+   * @generated from field: string replacement = 14;
+   */
+  replacement: string;
 };
 
 /**
@@ -170,6 +187,48 @@ export declare type Operation = Message<"scopeguard.v1.Operation"> & {
  * Use `create(OperationSchema)` to create a new message.
  */
 export declare const OperationSchema: GenMessage<Operation>;
+
+/**
+ * RetiredScope is a scope HubSpot no longer grants or honours.
+ *
+ * @generated from message scopeguard.v1.RetiredScope
+ */
+export declare type RetiredScope = Message<"scopeguard.v1.RetiredScope"> & {
+  /**
+   * name is the retired scope, e.g. "contacts".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * retired_date is when HubSpot removed it (YYYY-MM-DD).
+   *
+   * @generated from field: string retired_date = 2;
+   */
+  retiredDate: string;
+
+  /**
+   * replacements are the granular scopes that replaced it, sorted; which of
+   * them an endpoint needs is in that endpoint's decision.
+   *
+   * @generated from field: repeated string replacements = 3;
+   */
+  replacements: string[];
+
+  /**
+   * source_url is HubSpot's announcement or migration guide.
+   *
+   * @generated from field: string source_url = 4;
+   */
+  sourceUrl: string;
+};
+
+/**
+ * Describes the message scopeguard.v1.RetiredScope.
+ * Use `create(RetiredScopeSchema)` to create a new message.
+ */
+export declare const RetiredScopeSchema: GenMessage<RetiredScope>;
 
 /**
  * ProductTier is the lowest subscription tier of one hub that includes an API.
@@ -492,6 +551,17 @@ export enum Verdict {
    * @generated from enum value: VERDICT_REQUIREMENT_UNKNOWN = 7;
    */
   REQUIREMENT_UNKNOWN = 7,
+
+  /**
+   * VERDICT_RETIRED means HubSpot switched the endpoint off on
+   * operation.sunset_date (before today): it answers 404 whatever the
+   * scopes, so the call is never allowed. operation.replacement names
+   * HubSpot's successor when it names one, operation.sunset_url the
+   * announcement and migration notes.
+   *
+   * @generated from enum value: VERDICT_RETIRED = 8;
+   */
+  RETIRED = 8,
 }
 
 /**
