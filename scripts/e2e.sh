@@ -71,9 +71,12 @@ out=$(examples/grpcurl.sh explain)
 expect_contains "recipe: ExplainError on the seed case" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
 
 out=$(curl -fsS "http://$metrics_addr/metrics")
-expect_contains "metrics count calls" "$out" 'grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="CheckScopes"'
+expect_contains "metrics count calls, by caller" "$out" 'grpc_server_handled_total{caller="anonymous",grpc_code="InvalidArgument",grpc_method="CheckScopes"'
 expect_contains "metrics count decisions" "$out" 'scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"}'
 expect_contains "metrics count explanations" "$out" 'scopeguard_explanations_total{root_cause="ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"} 1'
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://$metrics_addr/debug/pprof/")
+[[ "$code" == 404 ]] || fail "profiles served without --pprof (HTTP $code)"
+echo "e2e: ok: no profiles without --pprof"
 
 # The HTTP port: REST routes, Connect, gRPC-Web, /healthz and /openapi.yaml
 # reach the same service through the same interceptors.
@@ -152,7 +155,7 @@ expect_contains "PHP: errors decode ErrorInfo and BadRequest" "$out" "rejected: 
   endpoints: must contain at least 1 item(s) (repeated.min_items)"
 
 out=$(curl -fsS "http://$metrics_addr/metrics")
-expect_contains "metrics count the HTTP port's calls" "$out" 'grpc_server_handled_total{grpc_code="NotFound",grpc_method="RefreshToken"'
+expect_contains "metrics count the HTTP port's calls" "$out" 'grpc_server_handled_total{caller="anonymous",grpc_code="NotFound",grpc_method="RefreshToken"'
 
 
 # Graceful shutdown on SIGTERM: the process exits 0 and says so.
@@ -172,6 +175,72 @@ expect_contains "demo: the fake answers the seed's 403" "$out" '"requiredGranula
 expect_contains "demo: ExplainError finds the real cause" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
 expect_contains "demo: RefreshToken answers" "$out" '"tokenType": "bearer"'
 expect_contains "demo: the second refresh is shared" "$out" '"shared": true'
+
+# Callers, TLS and reloads: the README's TLS example, driven like an operator
+# would. An address other hosts can reach needs a callers file.
+if out=$(bin/scopeguard serve --listen 0.0.0.0:0 2>&1); then
+  fail "an exposed server without callers started"
+fi
+expect_contains "protected mode refuses an exposed address without callers" "$out" "--allow-anonymous-callers"
+
+(cd "$work" && go run "$(go env GOROOT)/src/crypto/tls/generate_cert.go" --host 127.0.0.1,localhost --ecdsa-curve P256 >/dev/null 2>&1) ||
+  fail "could not generate a certificate"
+key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+next_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+cat >"$work/callers.yaml" <<YAML
+callers:
+  checkout:
+    key_env: E2E_CHECKOUT_KEY
+YAML
+export E2E_CHECKOUT_KEY=$key E2E_NEXT_KEY=$next_key
+start_scopeguard "$work/tls.log" --callers-file "$work/callers.yaml" \
+  --tls-cert-file "$work/cert.pem" --tls-key-file "$work/key.pem" || fail "TLS server did not start"
+server_pid=$scopeguard_pid
+# -expand-headers reads the keys from the environment: they stay out of argv.
+tls=(-cacert "$work/cert.pem" -expand-headers)
+check='{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"}],"grantedScopes":["crm.objects.contacts.read"]}'
+
+grpc-health-probe -addr "$addr" -tls -tls-ca-cert "$work/cert.pem" >/dev/null || fail "health over TLS without a key"
+echo "e2e: ok: health over TLS needs no key"
+if out=$(grpcurl "${tls[@]}" "$addr" list 2>&1); then
+  fail "reflection without a key was answered: $out"
+fi
+expect_contains "reflection without a key is refused" "$out" "code = Unauthenticated"
+# Reflection with the key (-reflect-header), the call itself without.
+if out=$(grpcurl "${tls[@]}" -reflect-header 'authorization: Bearer ${E2E_CHECKOUT_KEY}' -d "$check" "$addr" scopeguard.v1.ScopeGuardService/CheckScopes 2>&1); then
+  fail "a call without a key was answered: $out"
+fi
+expect_contains "a call without a key is refused" "$out" '"reason": "CALLER_UNAUTHENTICATED"'
+out=$(grpcurl "${tls[@]}" -H 'authorization: Bearer ${E2E_CHECKOUT_KEY}' -d "$check" "$addr" scopeguard.v1.ScopeGuardService/CheckScopes)
+expect_contains "the caller's key is accepted over TLS" "$out" '"allowed": true'
+[[ "$(cat "$work/tls.log")" != *"$key"* ]] || fail "the key is in the log"
+echo "e2e: ok: the key never reaches the log"
+
+# Rotation: the file names the next key by its digest; SIGHUP swaps callers.
+cat >"$work/callers.yaml" <<YAML
+callers:
+  checkout:
+    key_sha256: $(printf %s "$next_key" | sha256sum | cut -d' ' -f1)
+YAML
+kill -HUP "$server_pid"
+for _ in $(seq 100); do grep -q '"msg":"reloaded callers"' "$work/tls.log" && break; sleep 0.05; done
+grep -q '"msg":"reloaded callers"' "$work/tls.log" || fail "SIGHUP did not reload the callers"
+if grpcurl "${tls[@]}" -H 'authorization: Bearer ${E2E_CHECKOUT_KEY}' -d "$check" "$addr" scopeguard.v1.ScopeGuardService/CheckScopes >/dev/null 2>&1; then
+  fail "the rotated-out key still works"
+fi
+out=$(grpcurl "${tls[@]}" -H 'authorization: Bearer ${E2E_NEXT_KEY}' -d "$check" "$addr" scopeguard.v1.ScopeGuardService/CheckScopes)
+expect_contains "SIGHUP brings in the next key" "$out" '"allowed": true'
+
+# A broken file keeps the callers in force.
+echo "callers: [" >"$work/callers.yaml"
+kill -HUP "$server_pid"
+for _ in $(seq 100); do grep -q 'callers file not reloaded' "$work/tls.log" && break; sleep 0.05; done
+grep -q 'callers file not reloaded' "$work/tls.log" || fail "a broken callers file was not reported"
+out=$(grpcurl "${tls[@]}" -H 'authorization: Bearer ${E2E_NEXT_KEY}' -d "$check" "$addr" scopeguard.v1.ScopeGuardService/CheckScopes)
+expect_contains "a broken callers file keeps the callers in force" "$out" '"allowed": true'
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "TLS server exited non-zero on SIGTERM"
+server_pid=""
 
 # The README's server examples, as written (servers of their own).
 scripts/readme.sh || fail "the README's examples differ from what the servers answer"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the README's console examples that need a server, as written, and
 # fails when an output differs from the README's: the grpcurl, php,
-# grpc-health-probe and curl commands, and the walk-through that starts
-# fakehubspot and scopeguard in the background. The servers listen on free
+# grpc-health-probe and curl commands, and the walk-throughs that start
+# fakehubspot and scopeguard in the background (one with TLS and a callers
+# file, whose certificate and files go to a scratch directory). The servers listen on free
 # ports: each address the README names is replaced by the one this run got.
 # The offline CLI examples ($ scopeguard check|plan|explain|version|--help)
 # are cmd/scopeguard/readme_test.go's.
@@ -37,7 +38,8 @@ fail() {
 
 # The README's addresses (and the seed file the walk-through writes) and what
 # stands for them in this run.
-declare -A replace=([seed.json]="$work/seed.json")
+declare -A replace=([seed.json]="$work/seed.json" [cert.pem]="$work/cert.pem" [key.pem]="$work/key.pem"
+  [callers.yaml]="$work/callers.yaml")
 substitute() {
   local s=$1 from
   for from in "${!replace[@]}"; do s=${s//"$from"/"${replace[$from]}"}; done
@@ -103,9 +105,15 @@ example() {
   "fakehubspot --listen "*)
     fake "$(sed -E 's/^fakehubspot --listen ([^ ]+).*/\1/' <<<"$cmd")"
     ;;
-  [A-Za-z_]*=\$\(*)
-    # A variable for the commands after it (token=$(...)).
+  [A-Za-z_]*=\$\(* | "export "[A-Za-z_]*=*)
+    # A variable for the commands after it (token=$(...)), or for the
+    # servers started after it (export KEY=...).
     eval "$(substitute "$cmd")"
+    ;;
+  "go run "* | "printf "*)
+    # Files a walk-through writes (a certificate, a callers file), written
+    # in the scratch directory.
+    (cd "$work" && eval "$cmd") >/dev/null 2>&1 || fail "\$ $cmd"
     ;;
   grpcurl* | grpc-health-probe* | curl* | php*)
     got=$(eval "$(substitute "$cmd")" 2>&1 || true)

@@ -5,7 +5,11 @@ import (
 	"log/slog"
 	"testing"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server"
@@ -18,7 +22,7 @@ func benchServer(b *testing.B) *testServer {
 	b.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	metrics := server.NewMetrics()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	svc, err := server.BuildService(cfg, log, metrics)
 	if err != nil {
 		b.Fatal(err)
@@ -53,4 +57,26 @@ func BenchmarkUnaryCalls(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHugeGrantedScopes is the CPU a refused oversized granted_scopes
+// costs the server (decoding included); answer-bytes is the refusal's size.
+func BenchmarkHugeGrantedScopes(b *testing.B) {
+	ts := benchServer(b)
+	c := ts.client()
+	endpoints := []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}}
+	for _, tt := range hugeGrants {
+		req := &scopeguardv1.CheckScopesRequest{Endpoints: endpoints, GrantedScopes: tt.granted}
+		b.Run(tt.name, func(b *testing.B) {
+			var answer int
+			for b.Loop() {
+				_, err := c.CheckScopes(b.Context(), req, grpc.MaxCallSendMsgSize(16<<20))
+				if status.Code(err) != codes.InvalidArgument {
+					b.Fatalf("CheckScopes = %v, want InvalidArgument", err)
+				}
+				answer = proto.Size(status.Convert(err).Proto())
+			}
+			b.ReportMetric(float64(answer), "answer-bytes")
+		})
+	}
 }

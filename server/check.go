@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -16,6 +18,9 @@ import (
 // the scopes of an access token, introspected once and cached) allow the
 // call. Missing scopes and unknown endpoints are answers, not errors.
 func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	if err := checkGrantedNames(ctx, req.GetGrantedScopes()); err != nil {
+		return nil, err
+	}
 	resp := &scopeguardv1.CheckScopesResponse{}
 	app := req.GetAppType()
 	var grants catalog.Grants
@@ -32,7 +37,7 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	} else {
 		grants = s.catalog.NewGrants(req.GetGrantedScopes()...)
 	}
-	resp.GrantedScopes = clipNames(grants.Scopes(), len(grants.Scopes()))
+	resp.GrantedScopes = clipNames(grants.Scopes(), maxGrantedNames)
 	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
 	resp.RetiredScopes = retiredScopes(grants.Retired())
 
@@ -89,9 +94,14 @@ func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReaso
 // named app's credentials, else the only configured app's, else none (enough
 // for private-app tokens and OAuth v1).
 func (s *Service) introspect(ctx context.Context, appName, token string) (*hubspot.TokenInfo, error) {
-	app, err := s.app(appName)
+	app, err := s.app(ctx, appName)
 	if err != nil {
 		return nil, err
+	}
+	if appName == "" && app.Name != "" {
+		if err := s.mayUseApp(ctx, app.Name); err != nil {
+			return nil, err
+		}
 	}
 	return s.introspector.Introspect(ctx, app.AppCredentials, hubspot.Secret(token))
 }
@@ -138,6 +148,46 @@ const (
 	maxEchoedNameSize = 128
 	maxEchoedUnknown  = 100
 )
+
+// Bounds on granted_scopes beyond the proto's 1,000 items: HubSpot has a
+// few hundred scopes, and every name costs a sort, a lookup and an echo, so
+// a request splitting into millions of them is refused before any of that
+// work. They are checked by hand: protovalidate evaluates per-item rules
+// with CEL, on every call.
+const (
+	maxGrantedItemBytes = 8 << 10
+	maxGrantedNames     = 1000
+)
+
+// checkGrantedNames refuses a granted_scopes item over maxGrantedItemBytes,
+// and items that split into more than maxGrantedNames names. It counts as
+// Catalog.NewGrants splits (on spaces, commas, tabs and line breaks),
+// without allocating, and stops at the first problem.
+func checkGrantedNames(ctx context.Context, items []string) error {
+	names := 0
+	for i, item := range items {
+		if len(item) > maxGrantedItemBytes {
+			return endpointErrors(ctx, []*endpointError{{field: "granted_scopes[" + strconv.Itoa(i) + "]",
+				err: fmt.Errorf("longer than %d bytes; one item holds at most a scope list", maxGrantedItemBytes)}})
+		}
+		inName := false
+		for i := range len(item) {
+			switch item[i] {
+			case ' ', ',', '\t', '\n', '\r':
+				inName = false
+			default:
+				if !inName {
+					inName = true
+					if names++; names > maxGrantedNames {
+						return endpointErrors(ctx, []*endpointError{{field: "granted_scopes",
+							err: fmt.Errorf("more than %d scope names once split; HubSpot has far fewer scopes", maxGrantedNames)}})
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
 
 // clipNames bounds caller-given names for echoing: at most limit of them,
 // each clipped to maxEchoedNameSize bytes. names may be shared; it is

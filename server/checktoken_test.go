@@ -37,7 +37,7 @@ var shopGrant = hubspottest.Grant{
 // after millisecond waits.
 func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure func(*server.Config)) *testServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.HubSpotAPIURL = hubspotURL
 	cfg.HubSpotRetry = hubspottest.FastRetries
 	if appsYAML != "" {
@@ -47,7 +47,7 @@ func startScopeGuardWith(t *testing.T, hubspotURL, appsYAML string, configure fu
 		}
 	}
 	configure(&cfg)
-	return startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
+	return startServerWith(t, cfg, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
 		svc, err := server.BuildService(cfg, log, m)
 		if err != nil {
 			t.Fatalf("BuildService: %v", err)

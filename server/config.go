@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -34,6 +35,10 @@ type Config struct {
 	MaxConcurrentStreams uint
 	// ShutdownTimeout bounds graceful shutdown before open calls are cut.
 	ShutdownTimeout time.Duration
+	// ShutdownDrain is how long the server keeps serving while health
+	// checks already say NOT_SERVING, so load balancers steer new calls
+	// away before the listener closes.
+	ShutdownDrain time.Duration
 	// MetricsListen is the HTTP address serving Prometheus /metrics; empty
 	// disables it.
 	MetricsListen string
@@ -57,6 +62,38 @@ type Config struct {
 	// RefreshSkew: a cached access token is handed out until this long
 	// before it expires.
 	RefreshSkew time.Duration
+
+	// CallersFile names the callers file (caller id -> keys, client
+	// certificate names, apps); empty lets anyone call (see
+	// AllowAnonymousCallers).
+	CallersFile string
+	// AllowAnonymousCallers lets a server without a callers file listen on a
+	// non-loopback address (for meshes that authenticate callers).
+	AllowAnonymousCallers bool
+	// CallerHubSpotRate is each caller's budget of HubSpot requests per
+	// second (0: no limit); CallerHubSpotBurst how many it may make at once.
+	CallerHubSpotRate  float64
+	CallerHubSpotBurst int
+	// HubSpotMaxConcurrent bounds the requests in flight to HubSpot, and the
+	// connections to it.
+	HubSpotMaxConcurrent int
+	// TLSCertFile and TLSKeyFile, when set, serve the gRPC port over TLS;
+	// the pair is read again when either file changes.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSClientCAFile, when set, verifies client certificates against these
+	// CAs (mTLS); the callers file's cert_names map them to callers.
+	TLSClientCAFile string
+	// MaxConnections bounds the client connections served at once; more are
+	// closed on arrival.
+	MaxConnections int
+	// MaxConnectionAge is how long a connection lives before the server asks
+	// its client to reconnect (GOAWAY); MaxConnectionAgeGrace is how long
+	// its open calls then have before it is closed.
+	MaxConnectionAge      time.Duration
+	MaxConnectionAgeGrace time.Duration
+	// PProf serves /debug/pprof/ next to /metrics.
+	PProf bool
 	// Redis is the store replicas share; none by default.
 	Redis RedisConfig
 }
@@ -71,13 +108,22 @@ func DefaultConfig() Config {
 		// A request may carry 1,000 endpoints of up to 4 KiB each, or a
 		// 1 MiB error body: 8 MiB leaves room for both.
 		MaxRecvBytes:         8 << 20,
-		MaxConcurrentStreams: 256,
+		MaxConcurrentStreams: 100,
 		ShutdownTimeout:      10 * time.Second,
+		ShutdownDrain:        5 * time.Second,
 		HubSpotAPIURL:        "https://api.hubapi.com",
 		HubSpotOAuthVersion:  "2026-03",
 		HubSpotTimeout:       10 * time.Second,
 		RefreshSkew:          5 * time.Minute,
-		Redis:                defaultRedisConfig(),
+		CallerHubSpotRate:    10,
+		CallerHubSpotBurst:   20,
+		HubSpotMaxConcurrent: 32,
+		MaxConnections:       1024,
+		// Clients reconnect on GOAWAY without failing calls; the grace
+		// outlasts the slowest call (a refresh with its retries, ~20 s).
+		MaxConnectionAge:      5 * time.Minute,
+		MaxConnectionAgeGrace: 30 * time.Second,
+		Redis:                 defaultRedisConfig(),
 	}
 }
 
@@ -89,6 +135,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", c.MaxRecvBytes, "largest request message accepted, in bytes")
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", c.ShutdownDrain, "on shutdown, how long to keep serving while health checks say NOT_SERVING, so load balancers move traffic away first (0 for none)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "HTTP address (host:port) serving Prometheus /metrics; empty disables it")
 	fs.StringVar(&c.HTTPListen, "http-listen", c.HTTPListen, "HTTP address (host:port) serving REST, Connect, gRPC-Web, /healthz and /openapi.yaml; empty disables it")
 	fs.StringVar(&c.HubSpotAPIURL, "hubspot-api-url", c.HubSpotAPIURL, "HubSpot API base URL (point it at a fake HubSpot for tests and demos)")
@@ -96,6 +143,18 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HubSpotTimeout, "hubspot-timeout", c.HubSpotTimeout, "timeout of one HTTP attempt to HubSpot (failed attempts are retried with backoff)")
 	fs.StringVar(&c.AppsFile, "apps-file", c.AppsFile, "YAML file of OAuth apps (name: client_id, client_secret or client_secret_env, redirect_uri); empty configures none")
 	fs.DurationVar(&c.RefreshSkew, "refresh-skew", c.RefreshSkew, "a cached access token is handed out until this long before it expires")
+	fs.StringVar(&c.CallersFile, "callers-file", c.CallersFile, "YAML file of callers (id: keys or client certificate names, apps); reloaded on SIGHUP; empty lets anyone call")
+	fs.BoolVar(&c.AllowAnonymousCallers, "allow-anonymous-callers", c.AllowAnonymousCallers, "serve a non-loopback address without a callers file (when a mesh authenticates callers)")
+	fs.Float64Var(&c.CallerHubSpotRate, "caller-hubspot-rate", c.CallerHubSpotRate, "HubSpot requests per second each caller may cause (0: no limit); answers from cache are free")
+	fs.IntVar(&c.CallerHubSpotBurst, "caller-hubspot-burst", c.CallerHubSpotBurst, "HubSpot requests a caller may cause at once, beyond its rate")
+	fs.IntVar(&c.HubSpotMaxConcurrent, "hubspot-max-concurrent", c.HubSpotMaxConcurrent, "HubSpot requests in flight at once (and connections to HubSpot); more wait their turn")
+	fs.StringVar(&c.TLSCertFile, "tls-cert-file", c.TLSCertFile, "PEM certificate (chain) of the gRPC port; with --tls-key-file, serves TLS and reloads the pair when the files change")
+	fs.StringVar(&c.TLSKeyFile, "tls-key-file", c.TLSKeyFile, "PEM private key for --tls-cert-file")
+	fs.StringVar(&c.TLSClientCAFile, "tls-client-ca-file", c.TLSClientCAFile, "PEM CAs that client certificates must chain to (mTLS); the callers file's cert_names map them to callers")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "client connections served at once; more are closed on arrival")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", c.MaxConnectionAge, "a connection this old is asked to reconnect (GOAWAY), which bounds what one client holds")
+	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", c.MaxConnectionAgeGrace, "how long calls open on an aged connection may still run before it is closed")
+	fs.BoolVar(&c.PProf, "pprof", c.PProf, "serve Go profiles at /debug/pprof/ on --metrics-listen")
 	c.Redis.registerFlags(fs)
 }
 
@@ -173,8 +232,58 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a positive duration", c.ShutdownTimeout))
 	}
+	if c.ShutdownDrain < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-drain %s: want 0 or a positive duration", c.ShutdownDrain))
+	}
+	if c.CallerHubSpotRate < 0 || math.IsNaN(c.CallerHubSpotRate) {
+		errs = append(errs, fmt.Errorf("--caller-hubspot-rate %v: want 0 (no limit) or a positive rate", c.CallerHubSpotRate))
+	}
+	if c.CallerHubSpotBurst < 1 {
+		errs = append(errs, fmt.Errorf("--caller-hubspot-burst %d: want at least 1", c.CallerHubSpotBurst))
+	}
+	if c.HubSpotMaxConcurrent < 1 {
+		errs = append(errs, fmt.Errorf("--hubspot-max-concurrent %d: want at least 1", c.HubSpotMaxConcurrent))
+	}
+	if c.PProf && c.MetricsListen == "" {
+		errs = append(errs, errors.New("--pprof needs --metrics-listen (profiles are served next to /metrics)"))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, fmt.Errorf("--max-connections %d: want at least 1", c.MaxConnections))
+	}
+	if c.MaxConnectionAge <= 0 || c.MaxConnectionAgeGrace <= 0 {
+		errs = append(errs, fmt.Errorf("--max-connection-age %s, --max-connection-age-grace %s: want positive durations", c.MaxConnectionAge, c.MaxConnectionAgeGrace))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-key-file: give both or neither"))
+	}
+	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
+		errs = append(errs, errors.New("--tls-client-ca-file needs --tls-cert-file and --tls-key-file (client certificates need TLS)"))
+	}
+	if c.CallersFile == "" && !c.AllowAnonymousCallers {
+		for _, door := range []struct{ flag, addr string }{{"--listen", c.Listen}, {"--http-listen", c.HTTPListen}} {
+			if door.addr != "" && !loopback(door.addr) {
+				errs = append(errs, fmt.Errorf("%s %s is reachable from other hosts and there is no --callers-file: anyone who reaches the port "+
+					"could mint access tokens for the configured apps and spend their HubSpot quota; give a --callers-file, "+
+					"listen on a loopback address, or pass --allow-anonymous-callers if a mesh authenticates callers for you", door.flag, door.addr))
+			}
+		}
+	}
 	errs = append(errs, c.Redis.validate()...)
 	return errors.Join(errs...)
+}
+
+// loopback reports whether a listen address only accepts connections from
+// this host: localhost or a loopback IP. An empty host listens everywhere.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogValue lets the configuration be logged at startup. Client secrets live
@@ -189,6 +298,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_recv_bytes", c.MaxRecvBytes),
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("shutdown_drain", c.ShutdownDrain),
 		slog.String("metrics_listen", c.MetricsListen),
 		slog.String("http_listen", c.HTTPListen),
 		slog.String("hubspot_api_url", c.HubSpotAPIURL),
@@ -196,6 +306,18 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hubspot_timeout", c.HubSpotTimeout),
 		slog.String("apps_file", c.AppsFile),
 		slog.Duration("refresh_skew", c.RefreshSkew),
+		slog.String("callers_file", c.CallersFile),
+		slog.Bool("allow_anonymous_callers", c.AllowAnonymousCallers),
+		slog.Float64("caller_hubspot_rate", c.CallerHubSpotRate),
+		slog.Int("caller_hubspot_burst", c.CallerHubSpotBurst),
+		slog.Int("hubspot_max_concurrent", c.HubSpotMaxConcurrent),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.String("tls_client_ca_file", c.TLSClientCAFile),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.Duration("max_connection_age", c.MaxConnectionAge),
+		slog.Duration("max_connection_age_grace", c.MaxConnectionAgeGrace),
+		slog.Bool("pprof", c.PProf),
 		slog.Any("redis", c.Redis),
 	)
 }

@@ -79,3 +79,61 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Errorf("default config invalid: %v", err)
 	}
 }
+
+// TestProtectedMode: a server reachable from other hosts needs a callers
+// file, or the explicit opt-out.
+func TestProtectedMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		listen    string
+		http      string
+		callers   string
+		anonymous bool
+		refused   bool
+	}{
+		{listen: "127.0.0.1:50051"},
+		{listen: "[::1]:50051"},
+		{listen: "localhost:50051"},
+		{listen: "0.0.0.0:50051", refused: true},
+		{listen: ":50051", refused: true},
+		{listen: "[::]:50051", refused: true},
+		{listen: "10.1.2.3:50051", refused: true},
+		{listen: "scopeguard.internal:50051", refused: true},
+		{listen: "0.0.0.0:50051", callers: "callers.yaml"},
+		{listen: "0.0.0.0:50051", anonymous: true},
+		{listen: "127.0.0.1:50051", http: "0.0.0.0:8080", refused: true},
+		{listen: "127.0.0.1:50051", http: "127.0.0.1:8080"},
+		{listen: "127.0.0.1:50051", http: "0.0.0.0:8080", callers: "callers.yaml"},
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.HTTPListen, cfg.CallersFile, cfg.AllowAnonymousCallers = tt.listen, tt.http, tt.callers, tt.anonymous
+		err := cfg.Validate()
+		if got := err != nil; got != tt.refused {
+			t.Errorf("listen %s, http %q, callers file %q, anonymous %v: Validate = %v, want refused %v", tt.listen, tt.http, tt.callers, tt.anonymous, err, tt.refused)
+			continue
+		}
+		if tt.refused && (!strings.Contains(err.Error(), "--callers-file") || !strings.Contains(err.Error(), "--allow-anonymous-callers")) {
+			t.Errorf("refusal does not say how to proceed: %v", err)
+		}
+	}
+}
+
+func TestValidateTLSFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cert, key, ca string
+		want          string
+	}{
+		{cert: "c.pem", want: "give both or neither"},
+		{key: "k.pem", want: "give both or neither"},
+		{ca: "ca.pem", want: "--tls-client-ca-file needs"},
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = tt.cert, tt.key, tt.ca
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("cert %q key %q ca %q: Validate = %v, want %q", tt.cert, tt.key, tt.ca, err, tt.want)
+		}
+	}
+}

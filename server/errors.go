@@ -73,20 +73,51 @@ func toStatus(ctx context.Context, err error) error {
 			"no app named "+strconv.Quote(unknownApp.name)+" is configured; check the server's --apps-file",
 			map[string]string{"app": unknownApp.name})
 	}
+	var notAllowed *appNotAllowedError
+	if errors.As(err, &notAllowed) {
+		return statusError(ctx, codes.PermissionDenied, scopeguardv1.ErrorReason_APP_NOT_ALLOWED,
+			"caller "+strconv.Quote(notAllowed.caller)+" may not use app "+strconv.Quote(notAllowed.app)+"; the server's callers file lists the apps each caller may use",
+			map[string]string{"caller": notAllowed.caller, "app": notAllowed.app})
+	}
+	var limited *callerRateLimitedError
+	if errors.As(err, &limited) {
+		return statusError(ctx, codes.ResourceExhausted, scopeguardv1.ErrorReason_CALLER_RATE_LIMITED,
+			"caller "+strconv.Quote(limited.caller)+" has spent its budget of HubSpot requests; retry after "+limited.retryAfter.Round(time.Millisecond).String(),
+			map[string]string{"caller": limited.caller, "retry_after_seconds": strconv.FormatInt(limited.retryAfterSeconds(), 10)},
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(limited.retryAfter)},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject:     "caller:" + limited.caller,
+				Description: "scopeguard's per-caller budget of HubSpot requests",
+			}}})
+	}
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, "the call was cancelled")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return status.Error(codes.DeadlineExceeded, "the call's deadline passed")
 	}
-	return internalError(ctx)
+	return internalError(ctx, err)
 }
 
-// internalError is the answer to a bug: no text from the failure itself.
-func internalError(ctx context.Context) error {
-	return statusError(ctx, codes.Internal, scopeguardv1.ErrorReason_INTERNAL,
-		"internal error; the server logged it under this call's request_id", nil)
+// internalError is the answer to a bug: no text from the failure itself
+// reaches the caller; the reportErrors interceptor logs cause (nil for
+// a panic, which the recovery handler logs) under the request id.
+func internalError(ctx context.Context, cause error) error {
+	st := status.Convert(statusError(ctx, codes.Internal, scopeguardv1.ErrorReason_INTERNAL,
+		"internal error; the server logged it under this call's request_id", nil))
+	return &internalStatusError{status: st, cause: cause}
 }
+
+// internalStatusError is an Internal status that keeps its cause for the log.
+type internalStatusError struct {
+	status *status.Status
+	cause  error
+}
+
+func (e *internalStatusError) Error() string { return e.status.Message() }
+
+// GRPCStatus is what the caller gets: the status, never the cause.
+func (e *internalStatusError) GRPCStatus() *status.Status { return e.status }
 
 // invalidRequest turns protovalidate's violations into InvalidArgument with
 // a BadRequest field violation per broken rule.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/catalog"
@@ -16,6 +17,9 @@ import (
 // token really holds (given, or introspected from the token), and answers
 // with the root cause and the steps that fix it.
 func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErrorRequest) (*scopeguardv1.ExplainErrorResponse, error) {
+	if err := checkGrantedNames(ctx, req.GetGrantedScopes()); err != nil {
+		return nil, err
+	}
 	in := explain.Input{
 		HTTPStatus:  int(req.GetHttpStatus()),
 		Body:        req.GetBody(),
@@ -27,11 +31,13 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 		ScopeFacts:  explain.CatalogScopeFacts(s.catalog),
 		Now:         s.now(),
 	}
-	app, err := s.app(req.GetApp())
+	app, err := s.app(ctx, req.GetApp())
 	if err != nil {
 		return nil, toStatus(ctx, err)
 	}
-	if in.ClientID == "" {
+	// The only app, used without being named, lends its client id to the
+	// re-authorization URL only to a caller it is granted to.
+	if in.ClientID == "" && callerMayUse(ctx, app.Name) {
 		in.ClientID, in.RedirectURI = app.ClientID, app.RedirectURI
 	}
 
@@ -88,10 +94,12 @@ func (s *Service) ExplainError(ctx context.Context, req *scopeguardv1.ExplainErr
 }
 
 // explainToken fills in what the failing token says: its shape, and its
-// scopes from introspection. HubSpot being unreachable only costs the
-// diagnosis the token's scopes; a request naming an unknown app, or one
-// that cannot be introspected without app credentials, is the caller's to
-// fix.
+// scopes from introspection. Any failure of the introspection itself
+// (HubSpot unreachable, slow, rate limited, the caller's budget spent) only
+// costs the diagnosis the token's scopes, and the answer says so; a request
+// naming an unknown app or one the caller may not use, or one that cannot
+// be introspected without app credentials, is the caller's to fix. Only the
+// caller's own deadline or cancellation ends the call.
 func (s *Service) explainToken(ctx context.Context, appName, token string, in *explain.Input) error {
 	in.Secrets = []string{token}
 	cred := hubspot.ClassifyCredential(token)
@@ -99,13 +107,19 @@ func (s *Service) explainToken(ctx context.Context, appName, token string, in *e
 		Type:          cred.Inner.CredentialType(),
 		DoubledBearer: cred.Kind == hubspot.CredentialBearerPrefixed,
 	}
-	info, err := s.introspect(ctx, appName, token)
+	ictx, cancel := context.WithDeadline(ctx, introspectionDeadline(ctx, time.Now()))
+	defer cancel()
+	info, err := s.introspect(ictx, appName, token)
 	var unknownApp *unknownAppError
+	var notAllowed *appNotAllowedError
 	var needCreds *hubspot.AppCredentialsRequiredError
 	switch {
-	case errors.As(err, &unknownApp), errors.As(err, &needCreds), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &unknownApp), errors.As(err, &notAllowed), errors.As(err, &needCreds):
 		return err
 	case err != nil:
+		in.TokenCheckFailure = tokenCheckFailure(err)
 		s.log.WarnContext(ctx, "explaining without the token's scopes: introspection failed",
 			slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		return nil
@@ -118,6 +132,48 @@ func (s *Service) explainToken(ctx context.Context, appName, token string, in *e
 		in.GrantedScopes, in.GrantedKnown, in.GrantedFromToken = info.Scopes, true, true
 	}
 	return nil
+}
+
+// Introspection for ExplainError gets the caller's deadline less a reserve,
+// so that a slow HubSpot still leaves time to answer from the body; without
+// a caller deadline, it gets introspectionBudget.
+const (
+	introspectionBudget     = 10 * time.Second
+	maxIntrospectionReserve = 500 * time.Millisecond
+)
+
+// introspectionDeadline ends the introspection a fifth of the remaining time
+// (at most maxIntrospectionReserve) before the caller's deadline.
+func introspectionDeadline(ctx context.Context, now time.Time) time.Time {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return now.Add(introspectionBudget)
+	}
+	return deadline.Add(-min(deadline.Sub(now)/5, maxIntrospectionReserve))
+}
+
+// tokenCheckFailure says, for the answer, why the introspection failed.
+func tokenCheckFailure(err error) string {
+	var (
+		unavailable *hubspot.UnavailableError
+		rateLimited *hubspot.RateLimitError
+		malformed   *hubspot.MalformedResponseError
+		budget      *callerRateLimitedError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "HubSpot's token introspection did not answer in time"
+	case errors.As(err, &budget):
+		return "this caller's budget of HubSpot requests is spent; retry after " + budget.retryAfter.Round(time.Millisecond).String()
+	case errors.As(err, &rateLimited):
+		return "HubSpot rate limited the token introspection"
+	case errors.As(err, &unavailable):
+		return "HubSpot's token introspection was unreachable or failing"
+	case errors.As(err, &malformed):
+		return "HubSpot's token introspection answer could not be read"
+	default:
+		return "the token introspection failed"
+	}
 }
 
 // reportDisagreement counts every body whose required scopes contradict

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -36,8 +38,9 @@ type explainEnv struct {
 }
 
 // newExplainEnv starts the fake and the service. appsYAML configures the
-// service's apps (none when empty); the fake always knows the app.
-func newExplainEnv(t *testing.T, now time.Time, appsYAML string) *explainEnv {
+// service's apps (none when empty); the fake always knows the app; adjust
+// changes the HubSpot client's options.
+func newExplainEnv(t *testing.T, now time.Time, appsYAML string, adjust ...func(*hubspot.Options)) *explainEnv {
 	t.Helper()
 	clock := func() time.Time { return now }
 	fake := hubspottest.Start(t, hubspottest.Options{Now: clock, Authorize: hubspottest.CatalogAuthorizer(catalog.Default())})
@@ -50,14 +53,18 @@ func newExplainEnv(t *testing.T, now time.Time, appsYAML string) *explainEnv {
 		}
 	}
 	ts := startServer(t, func(log *slog.Logger, m *server.Metrics) scopeguardv1.ScopeGuardServiceServer {
-		client, err := hubspot.New(hubspot.Options{
+		opts := hubspot.Options{
 			BaseURL:    fake.URL,
 			HTTPClient: fake.Client(),
 			Logger:     log,
 			Now:        clock,
 			// One quick retry: HubSpot failures are exercised, not waited for.
 			Retry: hubspot.RetryPolicy{MaxAttempts: 2, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond},
-		})
+		}
+		for _, f := range adjust {
+			f(&opts)
+		}
+		client, err := hubspot.New(opts)
 		if err != nil {
 			t.Fatalf("hubspot.New: %v", err)
 		}
@@ -483,29 +490,53 @@ func TestExplainErrorRejections(t *testing.T) {
 }
 
 // TestExplainErrorWhenIntrospectionFails: HubSpot failing the token's
-// introspection costs the answer the token's scopes, not the answer; the
-// failure is logged without the token.
+// introspection, slowness included, costs the answer the token's scopes,
+// not the answer, which says why the token went unchecked; the failure is
+// logged without the token.
 func TestExplainErrorWhenIntrospectionFails(t *testing.T) {
 	t.Parallel()
+	never := make(chan struct{}) // HubSpot holds the request until the client gives up
 	tests := []struct {
-		name  string
-		fault hubspottest.Fault
+		name           string
+		fault          hubspottest.Fault
+		attemptTimeout time.Duration // of one HubSpot request; 0 for the default
+		callerDeadline time.Duration // 0 for none
+		failure        string        // in token_check_failure
 	}{
-		{name: "HubSpot answers 503", fault: hubspottest.Fault{Status: http.StatusServiceUnavailable}},
-		{name: "HubSpot resets the connection", fault: hubspottest.Fault{ResetConnection: true}},
-		{name: "HubSpot rate limits the introspection", fault: hubspottest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0"}},
+		{name: "HubSpot answers 503", fault: hubspottest.Fault{Status: http.StatusServiceUnavailable},
+			failure: "unreachable or failing"},
+		{name: "HubSpot resets the connection", fault: hubspottest.Fault{ResetConnection: true},
+			failure: "unreachable or failing"},
+		{name: "HubSpot rate limits the introspection", fault: hubspottest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "0"},
+			failure: "rate limited"},
+		{name: "every HubSpot request times out", fault: hubspottest.Fault{Block: never}, attemptTimeout: 50 * time.Millisecond,
+			callerDeadline: time.Minute, failure: "did not answer in time"},
+		{name: "HubSpot is slower than the caller's deadline", fault: hubspottest.Fault{Block: never},
+			callerDeadline: 2 * time.Second, failure: "did not answer in time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := newExplainEnv(t, explaintest.DefaultNow, testAppsYAML)
+			env := newExplainEnv(t, explaintest.DefaultNow, testAppsYAML, func(o *hubspot.Options) { o.Timeout = tt.attemptTimeout })
 			token := env.mint(scopeguardv1.AppType_APP_TYPE_PUBLIC, []string{"account-info.security.read"})
 			env.fake.InjectFault(hubspottest.EndpointIntrospect, tt.fault)
-			resp, err := env.client().ExplainError(t.Context(), &scopeguardv1.ExplainErrorRequest{
+			ctx := t.Context()
+			if tt.callerDeadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.callerDeadline)
+				defer cancel()
+			}
+			resp, err := env.client().ExplainError(ctx, &scopeguardv1.ExplainErrorRequest{
 				HttpStatus: 403, Body: seedBody, Endpoint: auditLogs, AccessToken: token,
 			})
 			if err != nil {
 				t.Fatalf("ExplainError: %v", err)
+			}
+			if got := resp.GetTokenCheckFailure(); !strings.Contains(got, tt.failure) {
+				t.Errorf("token_check_failure = %q, want it to contain %q", got, tt.failure)
+			}
+			if !strings.Contains(resp.GetSummary(), "could not be checked") {
+				t.Errorf("summary %q does not say the token could not be checked", resp.GetSummary())
 			}
 			if env.fake.Calls(hubspottest.EndpointIntrospect) == 0 {
 				t.Fatal("the token was never introspected")
@@ -527,6 +558,28 @@ func TestExplainErrorWhenIntrospectionFails(t *testing.T) {
 			}
 			env.assertNoSecrets(t, nil, token)
 		})
+	}
+}
+
+// TestExplainErrorEndsWithTheCaller: the caller's own cancellation ends the
+// call, whatever HubSpot is doing.
+func TestExplainErrorEndsWithTheCaller(t *testing.T) {
+	t.Parallel()
+	env := newExplainEnv(t, explaintest.DefaultNow, testAppsYAML)
+	token := env.mint(scopeguardv1.AppType_APP_TYPE_PUBLIC, []string{"account-info.security.read"})
+	env.fake.InjectFault(hubspottest.EndpointIntrospect, hubspottest.Fault{Block: make(chan struct{})})
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := env.client().ExplainError(ctx, &scopeguardv1.ExplainErrorRequest{HttpStatus: 403, Body: seedBody, AccessToken: token})
+		errc <- err
+	}()
+	for env.fake.Calls(hubspottest.EndpointIntrospect) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; status.Code(err) != codes.Canceled {
+		t.Errorf("ExplainError after the caller cancelled = %v, want Canceled", err)
 	}
 }
 

@@ -82,9 +82,10 @@ func healthz(hs *health.Server) http.Handler {
 }
 
 // ServeHTTPPort answers the HTTP port on lis until Shutdown, which lets
-// open requests finish before the gRPC server stops.
+// open requests finish before the gRPC server stops, serving at most
+// cfg.MaxConnections connections at once.
 func (s *Server) ServeHTTPPort(lis net.Listener) error {
-	if err := s.http.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+	if err := s.http.Serve(limitConnections(lis, s.cfg.MaxConnections, s.metrics)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

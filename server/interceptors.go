@@ -110,7 +110,7 @@ func recoveryHandler(l *slog.Logger) recovery.RecoveryHandlerFuncContext {
 			slog.String("request_id", requestIDFrom(ctx)),
 			slog.Any("panic", p),
 			slog.String("stack", string(debug.Stack())))
-		return internalError(ctx)
+		return internalError(ctx, nil)
 	}
 }
 

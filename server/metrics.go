@@ -30,6 +30,11 @@ type Metrics struct {
 	upstreamCalls        *prometheus.CounterVec
 	refreshes            *prometheus.CounterVec
 	cacheLookups         *prometheus.CounterVec
+	callerRejections     *prometheus.CounterVec
+	callersReloads       *prometheus.CounterVec
+	connectionsOpen      prometheus.Gauge
+	connectionsRefused   prometheus.Counter
+	undecodableRequests  *prometheus.CounterVec
 	// sharedStore is registered only when a shared store is configured, so
 	// a single replica exports no "down" store.
 	sharedStore         prometheus.Gauge
@@ -43,7 +48,7 @@ func NewMetrics() *Metrics {
 		registry: reg,
 		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
 			grpcprom.WithHistogramBuckets([]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5}),
-		)),
+		), grpcprom.WithContextLabels("caller")),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_decisions_total",
 			Help: "Endpoint decisions made by CheckScopes and PlanScopes, by verdict.",
@@ -68,6 +73,26 @@ func NewMetrics() *Metrics {
 			Name: "scopeguard_cache_lookups_total",
 			Help: "Token cache lookups, by cache (access_token, introspection) and result (hit or miss).",
 		}, []string{"cache", "result"}),
+		callerRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_caller_rejections_total",
+			Help: "Calls refused for their caller, by caller (\"anonymous\" when the call named none) and reason (unauthenticated, app_not_allowed, rate_limited).",
+		}, []string{"caller", "reason"}),
+		callersReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_callers_reloads_total",
+			Help: "Reloads of the callers file (SIGHUP), by result (ok, or error: the previous callers stayed in force).",
+		}, []string{"result"}),
+		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scopeguard_connections_open",
+			Help: "Client connections open on the gRPC and HTTP ports.",
+		}),
+		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scopeguard_connections_refused_total",
+			Help: "Client connections closed on arrival because --max-connections were open on their port.",
+		}),
+		undecodableRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scopeguard_undecodable_requests_total",
+			Help: "Requests refused because they do not decode, by method and reason (utf8: a string field is not valid UTF-8; malformed: not the message's encoding).",
+		}, []string{"method", "reason"}),
 		sharedStore: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scopeguard_shared_store_up",
 			Help: "1 while the shared token store (Redis) answers, 0 while calls are served from this process instead. Present only with --redis-url.",
@@ -77,6 +102,8 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
+		m.callerRejections, m.callersReloads, m.connectionsOpen, m.connectionsRefused,
+		m.undecodableRequests,
 	)
 	// Resolved once: a label lookup per decision would cost more than the
 	// catalog match it counts.
@@ -191,4 +218,10 @@ func result(err error) string {
 		return "error"
 	}
 	return "ok"
+}
+
+// countCallerRejection counts a call refused for its caller. Labels are
+// bounded: caller ids come from the callers file.
+func (m *Metrics) countCallerRejection(caller, reason string) {
+	m.callerRejections.WithLabelValues(caller, reason).Inc()
 }

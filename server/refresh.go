@@ -16,7 +16,7 @@ import (
 // HubSpot call among concurrent callers and serving fresh tokens from
 // memory.
 func (s *Service) RefreshToken(ctx context.Context, req *scopeguardv1.RefreshTokenRequest) (*scopeguardv1.RefreshTokenResponse, error) {
-	app, err := s.refreshCredentials(req)
+	app, err := s.refreshCredentials(ctx, req)
 	if err != nil {
 		return nil, toStatus(ctx, err)
 	}
@@ -43,14 +43,14 @@ func (s *Service) RefreshToken(ctx context.Context, req *scopeguardv1.RefreshTok
 // refreshCredentials picks the app credentials for a refresh: the named
 // configured app, or the client id and secret in the request (validation
 // guarantees exactly one of the two). A redirect URI in the request wins
-// over the app's.
-func (s *Service) refreshCredentials(req *scopeguardv1.RefreshTokenRequest) (hubspot.AppCredentials, error) {
+// over the app's. The caller must be granted a named app.
+func (s *Service) refreshCredentials(ctx context.Context, req *scopeguardv1.RefreshTokenRequest) (hubspot.AppCredentials, error) {
 	creds := hubspot.AppCredentials{
 		ClientID:     req.GetClientId(),
 		ClientSecret: hubspot.Secret(req.GetClientSecret()),
 	}
 	if name := req.GetApp(); name != "" {
-		app, err := s.app(name)
+		app, err := s.app(ctx, name)
 		if err != nil {
 			return hubspot.AppCredentials{}, err
 		}

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -61,14 +63,28 @@ func (ts *testServer) assertNoSecrets(t *testing.T, err error, secrets ...string
 	}
 }
 
+// testConfig is the default configuration without the shutdown drain,
+// which would add its seconds to every test server's cleanup.
+func testConfig() server.Config {
+	cfg := server.DefaultConfig()
+	cfg.ShutdownDrain = 0
+	return cfg
+}
+
 // startServer serves the service build returns (given the server's logger
 // and metrics) until the test ends.
 func startServer(t *testing.T, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
 	t.Helper()
+	return startServerWith(t, testConfig(), build)
+}
+
+// startServerWith is startServer with the server configured by cfg.
+func startServerWith(t *testing.T, cfg server.Config, build func(*slog.Logger, *server.Metrics) scopeguardv1.ScopeGuardServiceServer) *testServer {
+	t.Helper()
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	metrics := server.NewMetrics()
-	ts := serveBufconn(t, server.DefaultConfig(), log, build(log, metrics), metrics)
+	ts := serveBufconn(t, cfg, log, build(log, metrics), metrics)
 	ts.logs = logs
 	return ts
 }
@@ -474,7 +490,7 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	t.Parallel()
 	svc := &slowCheck{started: make(chan struct{}), release: make(chan struct{})}
 	logs := &logbuf.Buffer{}
-	cfg := server.DefaultConfig()
+	cfg := testConfig()
 	cfg.ShutdownTimeout = 50 * time.Millisecond
 	ts := serveBufconn(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), svc, server.NewMetrics())
 	result := make(chan error, 1)
@@ -491,5 +507,202 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "graceful stop timed out") {
 		t.Errorf("forced stop not logged:\n%s", logs.String())
+	}
+}
+
+// TestShutdownEndsHealthWatches: a Watch stream hears NOT_SERVING when
+// shutdown starts and ends once the drain is over, so it does not hold the
+// graceful stop to its timeout.
+func TestShutdownEndsHealthWatches(t *testing.T) {
+	t.Parallel()
+	logs := &logbuf.Buffer{}
+	cfg := testConfig()
+	cfg.ShutdownTimeout = time.Minute
+	ts := serveBufconn(t, cfg, slog.New(slog.NewJSONHandler(logs, nil)), panicking{}, server.NewMetrics())
+	watch, err := grpc_health_v1.NewHealthClient(ts.conn).Watch(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := watch.Recv(); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Fatalf("first watch answer = %v, %v; want SERVING", resp, err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		ts.srv.Shutdown(context.Background())
+		close(stopped)
+	}()
+	if resp, err := watch.Recv(); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("watch answer at shutdown = %v, %v; want NOT_SERVING", resp, err)
+	}
+	if _, err := watch.Recv(); status.Code(err) != codes.Unavailable {
+		t.Errorf("watch after the drain = %v, want Unavailable (the stream ends)", err)
+	}
+	<-stopped
+	if !strings.Contains(logs.String(), "stopped gracefully") {
+		t.Errorf("shutdown with a watch open did not stop gracefully:\n%s", logs.String())
+	}
+}
+
+// TestShutdownDrainKeepsServing: during the drain health says NOT_SERVING
+// while calls are still answered; Shutdown's context cuts the drain short.
+func TestShutdownDrainKeepsServing(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.HubSpotAPIURL = "http://127.0.0.1:1"
+	cfg.ShutdownDrain = time.Hour
+	logs := &logbuf.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	metrics := server.NewMetrics()
+	svc, err := server.BuildService(cfg, log, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := serveBufconn(t, cfg, log, svc, metrics)
+	hc := grpc_health_v1.NewHealthClient(ts.conn)
+	if resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{}); err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		t.Fatalf("health before shutdown = %v, %v; want SERVING", resp, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // a failure below must not leave the hour-long drain to the cleanup
+	stopped := make(chan struct{})
+	go func() {
+		ts.srv.Shutdown(ctx)
+		close(stopped)
+	}()
+	eventually(t, "health to say NOT_SERVING", func() bool {
+		resp, err := hc.Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+		return err == nil && resp.GetStatus() == grpc_health_v1.HealthCheckResponse_NOT_SERVING
+	})
+	if _, err := ts.client().CheckScopes(t.Context(), contactsCheck); err != nil {
+		t.Errorf("CheckScopes during the drain: %v", err)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("shutdown finished during its drain")
+	default:
+	}
+	cancel()
+	<-stopped
+	if !strings.Contains(logs.String(), "draining: health checks say NOT_SERVING") {
+		t.Errorf("drain not logged:\n%s", logs.String())
+	}
+}
+
+// failing is a ScopeGuardService whose CheckScopes fails with an error no
+// mapping knows: a bug.
+type failing struct {
+	scopeguardv1.UnimplementedScopeGuardServiceServer
+}
+
+func (failing) CheckScopes(context.Context, *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
+	return nil, errors.New("cache index out of step")
+}
+
+func TestInternalErrorsAreLoggedUnderTheRequestID(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, serving(failing{}))
+	ctx := metadata.AppendToOutgoingContext(t.Context(), server.RequestIDHeader, "req-internal-1")
+	_, err := ts.client().CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{{Method: "GET", Path: "/crm/v3/objects/contacts"}},
+	})
+	st := wantStatus(t, err, codes.Internal, scopeguardv1.ErrorReason_INTERNAL, nil)
+	if strings.Contains(st.Message(), "cache index") {
+		t.Errorf("Internal message leaks the cause: %q", st.Message())
+	}
+	var logged bool
+	for _, line := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"internal error"`) && strings.Contains(line, `"request_id":"req-internal-1"`) &&
+			strings.Contains(line, "cache index out of step") {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("the internal error is not logged with its cause under the request id:\n%s", ts.logs.String())
+	}
+}
+
+// TestProfilesOnlyWithPProf: /debug/pprof/ is served next to /metrics only
+// when --pprof asks for it.
+func TestProfilesOnlyWithPProf(t *testing.T) {
+	t.Parallel()
+	for _, pprof := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pprof=%v", pprof), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig()
+			cfg.Listen, cfg.MetricsListen, cfg.PProf = "127.0.0.1:0", "127.0.0.1:0", pprof
+			logs := &logbuf.Buffer{}
+			log := slog.New(slog.NewJSONHandler(logs, nil))
+			metrics := server.NewMetrics()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- server.Run(ctx, cfg, log, panicking{}, metrics, nil) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			var metricsAddr string
+			eventually(t, "the metrics listener", func() bool {
+				for _, line := range strings.Split(logs.String(), "\n") {
+					var rec struct{ Msg, Addr string }
+					if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "serving metrics" {
+						metricsAddr = rec.Addr
+					}
+				}
+				return metricsAddr != ""
+			})
+			for path, want := range map[string]int{"/metrics": http.StatusOK, "/debug/pprof/": map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[pprof]} {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+metricsAddr+path, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+				}
+			}
+		})
+	}
+}
+
+// TestShutdownBeforeServeStaysNotServing: a server whose shutdown began
+// before Serve, and is still draining, never reports SERVING.
+func TestShutdownBeforeServeStaysNotServing(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.ShutdownDrain = time.Hour
+	logs := &logbuf.Buffer{}
+	srv, err := server.New(cfg, slog.New(slog.NewJSONHandler(logs, nil)), panicking{}, server.NewMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		srv.Shutdown(ctx)
+		close(stopped)
+	}()
+	eventually(t, "the drain to start", func() bool { return strings.Contains(logs.String(), "draining") })
+	lis := bufconn.Listen(1 << 16)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	resp, err := grpc_health_v1.NewHealthClient(conn).Check(t.Context(), &grpc_health_v1.HealthCheckRequest{})
+	if err != nil || resp.GetStatus() != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health during a drain that began before Serve = %v, %v; want NOT_SERVING", resp, err)
+	}
+	cancel()
+	<-stopped
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

@@ -69,6 +69,9 @@ func NewService(d Deps) *Service {
 	}
 }
 
+// AppNames lists the configured apps' names, sorted.
+func (s *Service) AppNames() []string { return s.apps.Names() }
+
 // BuildService assembles the production service from cfg: the embedded
 // catalog, the HubSpot client, the token caches and the apps file, all
 // reporting to metrics.
@@ -78,12 +81,14 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		return nil, err
 	}
 	client, err := hubspot.New(hubspot.Options{
-		BaseURL:      cfg.HubSpotAPIURL,
-		OAuthVersion: version,
-		Timeout:      cfg.HubSpotTimeout,
-		Retry:        cfg.HubSpotRetry,
-		Logger:       log,
-		OnCall:       metrics.countHubSpotCall,
+		BaseURL:       cfg.HubSpotAPIURL,
+		OAuthVersion:  version,
+		Timeout:       cfg.HubSpotTimeout,
+		Retry:         cfg.HubSpotRetry,
+		Logger:        log,
+		OnCall:        metrics.countHubSpotCall,
+		Admit:         hubspotAdmission(metrics),
+		MaxConcurrent: cfg.HubSpotMaxConcurrent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hubspot client: %w", err)
@@ -114,7 +119,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 	if err != nil {
 		return nil, err
 	}
-	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks, Store: store})
+	introspector, err := tokens.NewIntrospector(tokens.IntrospectorOptions{Client: client, Hooks: hooks, Store: store, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -49,8 +49,9 @@ var updateReadme = flag.Bool("update-readme", false, "write the offline CLI's cu
 // TestReadmeCommandOutputs keeps the README's offline CLI examples real:
 // every "$ scopeguard ..." line followed by output is run from the
 // repository root, as the README's commands are, and its output must be what
-// the README shows (for version, but for what the build stamps). The server
-// examples are scripts/readme.sh's.
+// the README shows (for version, but for what the build stamps; for a
+// refusal, main's "scopeguard: " and the error). The server examples are
+// scripts/readme.sh's.
 func TestReadmeCommandOutputs(t *testing.T) {
 	t.Chdir("../..")
 	readme, err := os.ReadFile("README.md")
@@ -78,11 +79,12 @@ func TestReadmeCommandOutputs(t *testing.T) {
 		}
 		ran++
 		var stdout, stderr strings.Builder
+		got := []string{}
 		if _, err := run(t.Context(), strings.Fields(cmdline), strings.NewReader(""), &stdout, &stderr); err != nil {
-			t.Errorf("scopeguard %s: %v", cmdline, err)
-			continue
+			got = append(got, "scopeguard: "+err.Error())
+		} else {
+			got = strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
 		}
-		got := strings.Split(strings.TrimRight(stdout.String(), "\n"), "\n")
 		i += len(want)
 		if diff := cmp.Diff(maskBuild(cmdline, want), maskBuild(cmdline, got)); diff != "" {
 			if !*updateReadme {

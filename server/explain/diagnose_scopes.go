@@ -313,7 +313,10 @@ func (d *diag) notGrantedSummary(missing []string, usedCatalog, bare bool) strin
 		b.WriteString(", and " + strings.Join(missing, " + ") + " is the least privileged choice")
 	}
 	b.WriteString(".")
-	if !d.in.GrantedKnown {
+	switch {
+	case d.in.TokenCheckFailure != "":
+		b.WriteString(" The token's scopes could not be checked (" + d.in.TokenCheckFailure + ").")
+	case !d.in.GrantedKnown:
 		b.WriteString(" The token's scopes were not checked (give granted_scopes or access_token).")
 	}
 	return b.String()

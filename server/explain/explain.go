@@ -89,6 +89,10 @@ type Input struct {
 	// Token is the introspection result, echoed in the response; nil when
 	// no token was introspected.
 	Token *scopeguardv1.TokenInfo
+	// TokenCheckFailure says why the failing token could not be
+	// introspected ("HubSpot did not answer in time"); empty when it was,
+	// or when no token was given. The diagnosis then stands on the body.
+	TokenCheckFailure string
 
 	// ScopeFacts looks up tier notes and kinds of scopes; nil when unknown.
 	ScopeFacts ScopeFacts
@@ -253,13 +257,14 @@ func (d *diag) bodySet() scopeSet {
 func (d *diag) baseResponse() *scopeguardv1.ExplainErrorResponse {
 	p := d.p
 	r := &scopeguardv1.ExplainErrorResponse{
-		Category:       d.scrub(d.category()),
-		SubCategory:    d.scrub(p.SubCategory),
-		CorrelationId:  d.scrub(p.CorrelationID),
-		Requirement:    p.Requirement,
-		RequiredScopes: slices.Clone(p.RequiredScopes),
-		Message:        d.scrub(p.Message),
-		Token:          d.in.Token,
+		Category:          d.scrub(d.category()),
+		SubCategory:       d.scrub(p.SubCategory),
+		CorrelationId:     d.scrub(p.CorrelationID),
+		Requirement:       p.Requirement,
+		RequiredScopes:    slices.Clone(p.RequiredScopes),
+		Message:           d.scrub(p.Message),
+		Token:             d.in.Token,
+		TokenCheckFailure: d.in.TokenCheckFailure,
 	}
 	if ep := d.in.Catalog; ep != nil {
 		r.Operation = ep.Operation

@@ -108,6 +108,14 @@ type Options struct {
 	// Now is the clock used to turn expires_in into expiry times; default
 	// time.Now.
 	Now func() time.Time
+	// Admit, when set, is asked once per call, before its first request:
+	// an error ends the call with that error and nothing is sent (the
+	// server's per-caller budget).
+	Admit func(ctx context.Context, endpoint Endpoint) error
+	// MaxConcurrent bounds the requests in flight to HubSpot at once, and
+	// the client's connections to it; default 32. A request waits for a
+	// slot as long as its context allows.
+	MaxConcurrent int
 }
 
 // Client calls HubSpot's OAuth token and introspection endpoints. It is safe
@@ -121,6 +129,8 @@ type Client struct {
 	http     *http.Client
 	log      *slog.Logger
 	onCall   func(Endpoint, Outcome, time.Duration)
+	admit    func(context.Context, Endpoint) error
+	slots    chan struct{}
 	now      func() time.Time
 	agent    string
 	jsonType string
@@ -151,6 +161,7 @@ func New(opts Options) (*Client, error) {
 		maxBody:  opts.MaxResponseBytes,
 		log:      opts.Logger,
 		onCall:   opts.OnCall,
+		admit:    opts.Admit,
 		now:      opts.Now,
 		agent:    "scopeguard",
 		jsonType: "application/json",
@@ -173,9 +184,19 @@ func New(opts Options) (*Client, error) {
 	if c.retry.MaxAttempts <= 0 {
 		c.retry.MaxAttempts = 3
 	}
+	maxConcurrent := opts.MaxConcurrent
+	if maxConcurrent <= 0 {
+		maxConcurrent = 32
+	}
+	c.slots = make(chan struct{}, maxConcurrent)
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		// One connection per request in flight at most, kept for reuse
+		// rather than closed and redialled.
+		transport.MaxConnsPerHost = maxConcurrent
+		transport.MaxIdleConnsPerHost = maxConcurrent
+		hc = &http.Client{Transport: transport}
 	}
 	noRedirects := *hc
 	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -226,6 +247,11 @@ func (s *retryAfterError) Unwrap() []error { return []error{s.err, s.after} }
 // 4xx statuses; network errors, 5xx and 429 become typed errors once the
 // retry policy or ctx gives up.
 func (c *Client) send(ctx context.Context, req request) (*response, error) {
+	if c.admit != nil {
+		if err := c.admit(ctx, req.endpoint); err != nil {
+			return nil, err
+		}
+	}
 	attempts := 0
 	op := func() (*response, error) {
 		attempts++
@@ -314,8 +340,15 @@ func (d *deadlineBackOff) NextBackOff() time.Duration {
 	return wait
 }
 
-// attempt sends one request and classifies the answer.
+// attempt sends one request and classifies the answer. It first waits for
+// one of the client's slots; the attempt's timeout starts once it has one.
 func (c *Client) attempt(ctx context.Context, req request, n int) (*response, error) {
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, &UnavailableError{Endpoint: req.endpoint, cause: context.Cause(ctx)}
+	}
 	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

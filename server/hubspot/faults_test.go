@@ -253,3 +253,81 @@ func waitForCalls(t *testing.T, srv *hubspottest.Server, ep hubspottest.Endpoint
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestMaxConcurrent checks that requests beyond MaxConcurrent wait for a
+// slot, that a caller who gives up while waiting sends nothing, and that
+// slots come back.
+func TestMaxConcurrent(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	release := make(chan struct{})
+	env.srv.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Block: release})
+	client := env.client(t, hubspot.OAuthVersion202603, func(o *hubspot.Options) { o.MaxConcurrent = 2 })
+	const refreshToken = "na1-8649-43d7-456c-a15c-305ec7f11101"
+	held := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := client.RefreshAccessToken(context.Background(), env.app, refreshToken)
+			held <- err
+		}()
+	}
+	waitForCalls(t, env.srv, hubspottest.EndpointToken, 2)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := client.RefreshAccessToken(ctx, env.app, refreshToken)
+	var unavailable *hubspot.UnavailableError
+	if !errors.As(err, &unavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("third call = %v, want *UnavailableError matching context.DeadlineExceeded", err)
+	}
+	if calls := env.srv.Calls(hubspottest.EndpointToken); calls != 2 {
+		t.Errorf("HubSpot got %d requests with 2 slots taken, want 2", calls)
+	}
+	close(release)
+	for range 2 {
+		if err := <-held; err == nil {
+			t.Error("the fake accepted a refresh token it never issued")
+		}
+	}
+	_, _ = client.RefreshAccessToken(t.Context(), env.app, refreshToken)
+	if calls := env.srv.Calls(hubspottest.EndpointToken); calls != 3 {
+		t.Errorf("HubSpot got %d requests once the slots were free, want 3", calls)
+	}
+}
+
+// TestAdmit checks the Admit hook: asked once per call (not per retry), and
+// a refusal sends nothing.
+func TestAdmit(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.srv.InjectFault(hubspottest.EndpointToken, hubspottest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
+	refuse := false
+	var asked []hubspot.Endpoint
+	errSpent := errors.New("budget spent")
+	client := env.client(t, hubspot.OAuthVersion202603, func(o *hubspot.Options) {
+		o.Admit = func(_ context.Context, ep hubspot.Endpoint) error {
+			asked = append(asked, ep)
+			if refuse {
+				return errSpent
+			}
+			return nil
+		}
+	})
+	rt := hubspot.Secret(env.srv.MintRefreshToken(env.grant))
+	if _, err := client.RefreshAccessToken(t.Context(), env.app, rt); err != nil {
+		t.Fatalf("RefreshAccessToken after one 503: %v", err)
+	}
+	if calls := env.srv.Calls(hubspottest.EndpointToken); calls != 2 || len(asked) != 1 {
+		t.Errorf("%d requests and %d admissions, want 2 requests (one retry) and 1 admission", calls, len(asked))
+	}
+	refuse = true
+	if _, err := client.RefreshAccessToken(t.Context(), env.app, rt); !errors.Is(err, errSpent) {
+		t.Errorf("refused call = %v, want the Admit error", err)
+	}
+	if calls := env.srv.Calls(hubspottest.EndpointToken); calls != 2 {
+		t.Errorf("HubSpot got %d requests, want none for the refused call", calls)
+	}
+	if diff := cmp.Diff([]hubspot.Endpoint{hubspot.EndpointToken, hubspot.EndpointToken}, asked); diff != "" {
+		t.Errorf("admissions (-want +got):\n%s", diff)
+	}
+}

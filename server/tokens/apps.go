@@ -1,10 +1,8 @@
 package tokens
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -12,8 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/eshopman/scopeguard/internal/yamlfile"
 	"github.com/eshopman/scopeguard/server/hubspot"
 )
 
@@ -87,14 +84,12 @@ func LoadApps(path string, lookupEnv func(string) (string, bool)) (*Apps, error)
 
 // ParseApps validates an apps file's contents.
 func ParseApps(data []byte, lookupEnv func(string) (string, bool)) (*Apps, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var file appsFile
-	if err := dec.Decode(&file); err != nil {
-		if errors.Is(err, io.EOF) {
+	if err := yamlfile.Decode(data, &file, "apps maps names to mappings of strings"); err != nil {
+		if errors.Is(err, yamlfile.ErrEmpty) {
 			return nil, errors.New("no apps defined")
 		}
-		return nil, errors.New(describeYAMLError(err))
+		return nil, err
 	}
 	if len(file.Apps) == 0 {
 		return nil, errors.New("no apps defined")
@@ -154,36 +149,6 @@ func checkRedirectURI(raw string) error {
 	}
 	return fmt.Errorf("redirect_uri %q must use https (http only for localhost)", raw)
 }
-
-// describeYAMLError reduces a YAML error to line numbers and the kind of
-// problem: the parser's messages quote keys and values, and a secret written
-// in the wrong place must not reach a log.
-func describeYAMLError(err error) string {
-	messages := []string{err.Error()}
-	var typeErr *yaml.TypeError
-	if errors.As(err, &typeErr) {
-		messages = typeErr.Errors
-	}
-	problems := make([]string, 0, len(messages))
-	for _, msg := range messages {
-		kind := "syntax error"
-		switch {
-		case strings.Contains(msg, "not found in type"):
-			kind = "unknown key"
-		case strings.Contains(msg, "already defined"):
-			kind = "duplicate key"
-		case strings.Contains(msg, "cannot unmarshal"):
-			kind = "wrong type (apps maps names to mappings of strings)"
-		}
-		if line := yamlLine.FindString(msg); line != "" {
-			kind = line + ": " + kind
-		}
-		problems = append(problems, kind)
-	}
-	return "invalid YAML: " + strings.Join(problems, "; ")
-}
-
-var yamlLine = regexp.MustCompile(`line \d+`)
 
 // Lookup returns the app named name.
 func (a *Apps) Lookup(name string) (App, bool) {

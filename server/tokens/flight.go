@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -21,6 +23,10 @@ var errUpstreamPanicked = errors.New("tokens: internal error in a shared HubSpot
 // gives up leaves the others their answer, and the call is cancelled only
 // once every caller has left.
 type flight[V any] struct {
+	// log receives a panic recovered in a call, with its stack; nil
+	// discards it.
+	log *slog.Logger
+
 	mu    sync.Mutex
 	calls map[string]*call[V]
 }
@@ -72,8 +78,12 @@ func (g *flight[V]) do(ctx context.Context, key string, timeout time.Duration, f
 
 func (g *flight[V]) run(ctx context.Context, key string, c *call[V], fn func(context.Context) (V, error)) {
 	defer func() {
-		if recover() != nil {
+		if p := recover(); p != nil {
 			c.err = errUpstreamPanicked
+			if g.log != nil {
+				g.log.LogAttrs(ctx, slog.LevelError, "recovered from a panic in a shared HubSpot call",
+					slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			}
 		}
 		c.cancel()
 		g.mu.Lock()

@@ -3,16 +3,25 @@ package tokens
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/eshopman/scopeguard/internal/logbuf"
 )
 
 func TestFlightTurnsAPanicIntoAnError(t *testing.T) {
 	t.Parallel()
-	var g flight[int]
-	_, _, err := g.do(context.Background(), "k", time.Second, func(context.Context) (int, error) { panic("bug") })
+	var logs logbuf.Buffer
+	g := flight[int]{log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	_, _, err := g.do(context.Background(), "k", time.Second, func(context.Context) (int, error) { panic("bug in a shared call") })
 	if !errors.Is(err, errUpstreamPanicked) {
 		t.Fatalf("error = %v, want errUpstreamPanicked", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "recovered from a panic in a shared HubSpot call") ||
+		!strings.Contains(out, "bug in a shared call") || !strings.Contains(out, "flight_test.go") {
+		t.Errorf("the panic, its value and its stack are not logged:\n%s", out)
 	}
 	if n := g.waiting("k"); n != 0 {
 		t.Errorf("waiting = %d after the call ended, want 0", n)

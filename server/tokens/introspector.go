@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ type IntrospectorOptions struct {
 	Now func() time.Time
 	// Hooks observe answers (OnIntrospect).
 	Hooks Hooks
+	// Logger receives internal errors (a panic in a shared call); nil
+	// discards them. Tokens are never logged.
+	Logger *slog.Logger
 }
 
 // Introspector asks HubSpot what an access token may do, once per token at a
@@ -70,6 +74,7 @@ func NewIntrospector(opts IntrospectorOptions) (*Introspector, error) {
 		now:         opts.Now,
 		hooks:       opts.Hooks,
 		store:       opts.Store,
+		flights:     flight[*hubspot.TokenInfo]{log: opts.Logger},
 	}
 	if i.store == nil {
 		i.store = NewMemoryStore(opts.MaxEntries)

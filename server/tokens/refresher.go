@@ -187,6 +187,7 @@ func NewRefresher(opts RefresherOptions) (*Refresher, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.flights.log = r.log
 	return r, nil
 }
 

@@ -47,6 +47,8 @@ export async function startScopeGuard(seed) {
     "--log-format", "json",
     "--hubspot-api-url", seed.url,
     "--apps-file", appsFile,
+    // Nothing balances load in front of a test server: stop without a drain.
+    "--shutdown-drain", "0s",
   ], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, SCOPEGUARD_TEST_CLIENT_SECRET: seed.client_secret },

@@ -87,6 +87,27 @@ const (
 	// without storing a token (code UNAVAILABLE, with RetryInfo). Retrying is
 	// safe: the lease ends by itself. Metadata: "waited_seconds".
 	ErrorReason_REFRESH_LEASE_TIMEOUT ErrorReason = 12
+	// CALLER_UNAUTHENTICATED: the server has a callers file and the call
+	// named no caller it knows (code UNAUTHENTICATED): no "authorization:
+	// Bearer <key>" metadata and no client certificate mapped to a caller, a
+	// key that matches no caller, or a key and a certificate naming different
+	// callers. The key is never echoed or logged. Metadata: "problem"
+	// ("no_credentials", "unknown_key", "malformed_authorization",
+	// "conflicting_credentials"). Health checks never need a caller;
+	// reflection does.
+	ErrorReason_CALLER_UNAUTHENTICATED ErrorReason = 13
+	// APP_NOT_ALLOWED: the caller used an app the callers file does not grant
+	// it, by naming it (RefreshToken, CheckScopes, ExplainError) or through the
+	// only configured app when a token is checked without naming one (code
+	// PERMISSION_DENIED). Metadata: "caller", "app".
+	ErrorReason_APP_NOT_ALLOWED ErrorReason = 14
+	// CALLER_RATE_LIMITED: the call would have sent a request to HubSpot and
+	// the caller has spent its HubSpot budget (--caller-hubspot-rate and
+	// --caller-hubspot-burst, or the caller's own limits in the callers file)
+	// (code RESOURCE_EXHAUSTED, with RetryInfo and QuotaFailure details).
+	// Answers from cache never count. Metadata: "caller",
+	// "retry_after_seconds".
+	ErrorReason_CALLER_RATE_LIMITED ErrorReason = 15
 )
 
 // Enum value maps for ErrorReason.
@@ -105,6 +126,9 @@ var (
 		10: "INTERNAL",
 		11: "HUBSPOT_REJECTED",
 		12: "REFRESH_LEASE_TIMEOUT",
+		13: "CALLER_UNAUTHENTICATED",
+		14: "APP_NOT_ALLOWED",
+		15: "CALLER_RATE_LIMITED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":   0,
@@ -120,6 +144,9 @@ var (
 		"INTERNAL":                   10,
 		"HUBSPOT_REJECTED":           11,
 		"REFRESH_LEASE_TIMEOUT":      12,
+		"CALLER_UNAUTHENTICATED":     13,
+		"APP_NOT_ALLOWED":            14,
+		"CALLER_RATE_LIMITED":        15,
 	}
 )
 
@@ -154,7 +181,7 @@ var File_scopeguard_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\xcc\x02\n" +
+	" scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\x96\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fINVALID_REQUEST\x10\x01\x12\x14\n" +
@@ -169,7 +196,10 @@ const file_scopeguard_v1_error_reason_proto_rawDesc = "" +
 	"\bINTERNAL\x10\n" +
 	"\x12\x14\n" +
 	"\x10HUBSPOT_REJECTED\x10\v\x12\x19\n" +
-	"\x15REFRESH_LEASE_TIMEOUT\x10\fB\xb9\x01\n" +
+	"\x15REFRESH_LEASE_TIMEOUT\x10\f\x12\x1a\n" +
+	"\x16CALLER_UNAUTHENTICATED\x10\r\x12\x13\n" +
+	"\x0fAPP_NOT_ALLOWED\x10\x0e\x12\x17\n" +
+	"\x13CALLER_RATE_LIMITED\x10\x0fB\xb9\x01\n" +
 	"\x11com.scopeguard.v1B\x10ErrorReasonProtoP\x01Z=github.com/eshopman/scopeguard/gen/scopeguard/v1;scopeguardv1\xa2\x02\x03SXX\xaa\x02\rScopeguard.V1\xca\x02\rScopeguard\\V1\xe2\x02\x19Scopeguard\\V1\\GPBMetadata\xea\x02\x0eScopeguard::V1b\x06proto3"
 
 var (

@@ -31,7 +31,9 @@ type CheckScopesRequest struct {
 	// endpoints are the calls to check, 1 to 1,000, answered in this order.
 	Endpoints []*Endpoint `protobuf:"bytes,1,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
 	// granted_scopes are the scopes the caller holds. Each item may itself be a
-	// space- or comma-separated list, as HubSpot's scope parameter writes it.
+	// space- or comma-separated list, as HubSpot's scope parameter writes it
+	// (at most 8 KiB per item, and at most 1,000 names in all once split; the
+	// server checks both by hand, which is cheaper than a per-item rule).
 	// Names are trimmed and de-duplicated; unknown names are reported back.
 	GrantedScopes []string `protobuf:"bytes,2,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// access_token is a HubSpot access token (OAuth or pat-...) to introspect
@@ -127,10 +129,12 @@ type CheckScopesResponse struct {
 	// granted_scopes were given.
 	Token *TokenInfo `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
 	// granted_scopes are the normalised scopes the decisions used (from the
-	// request or the token), sorted.
+	// request or the token), sorted; at most 1,000, each echoed up to 128
+	// bytes (longer names end in "…").
 	GrantedScopes []string `protobuf:"bytes,5,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// unknown_scopes are granted names that are not HubSpot scopes scopeguard
-	// knows (typos, junk); they were still considered.
+	// knows (typos, junk); they were still considered. At most the first 100,
+	// clipped like granted_scopes.
 	UnknownScopes []string `protobuf:"bytes,6,rep,name=unknown_scopes,json=unknownScopes,proto3" json:"unknown_scopes,omitempty"`
 	// retired_scopes are granted scopes HubSpot has retired (the coarse
 	// "contacts" scope): they satisfy no endpoint any more, and each names its
@@ -234,7 +238,9 @@ type ExplainErrorRequest struct {
 	// endpoint is the call that failed; optional, but it lets scopeguard
 	// compare HubSpot's claim with the catalog.
 	Endpoint *Endpoint `protobuf:"bytes,4,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
-	// granted_scopes are the scopes the failing token holds, if known.
+	// granted_scopes are the scopes the failing token holds, if known; items
+	// may be space- or comma-separated lists (at most 8 KiB per item, and at
+	// most 1,000 names in all once split, checked by the server).
 	GrantedScopes []string `protobuf:"bytes,5,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// access_token is the failing token, to introspect instead of giving
 	// granted_scopes. It is never logged or echoed.
@@ -418,9 +424,14 @@ type ExplainErrorResponse struct {
 	// else the method and URL read from a client library's error text (query
 	// dropped; the method is GET, or POST for search, batch and token paths,
 	// when the text names none); unset when neither is known.
-	Endpoint      *Endpoint `protobuf:"bytes,22,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Endpoint *Endpoint `protobuf:"bytes,22,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// token_check_failure says why access_token could not be checked with
+	// HubSpot (HubSpot unreachable or too slow, rate limited, the caller's
+	// HubSpot budget spent); the diagnosis then stands on the body alone.
+	// Empty when the token was checked or none was given.
+	TokenCheckFailure string `protobuf:"bytes,23,opt,name=token_check_failure,json=tokenCheckFailure,proto3" json:"token_check_failure,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ExplainErrorResponse) Reset() {
@@ -605,6 +616,13 @@ func (x *ExplainErrorResponse) GetEndpoint() *Endpoint {
 		return x.Endpoint
 	}
 	return nil
+}
+
+func (x *ExplainErrorResponse) GetTokenCheckFailure() string {
+	if x != nil {
+		return x.TokenCheckFailure
+	}
+	return ""
 }
 
 // RefreshTokenRequest asks for a fresh access token.
@@ -1034,7 +1052,7 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x88\x01\xbaH\x84\x01\x1ab\n" +
 	"\x16explain.status_or_body\x12\x1egive http_status, body or both\x1a(this.http_status != 0 || this.body != ''\"\x1e\n" +
 	"\x0egranted_scopes\n" +
-	"\faccess_token\"\xb8\b\n" +
+	"\faccess_token\"\xe8\b\n" +
 	"\x14ExplainErrorResponse\x127\n" +
 	"\n" +
 	"root_cause\x18\x01 \x01(\x0e2\x18.scopeguard.v1.RootCauseR\trootCause\x12\x1a\n" +
@@ -1063,7 +1081,8 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"confidence\x18\x15 \x01(\x0e2\x19.scopeguard.v1.ConfidenceR\n" +
 	"confidence\x123\n" +
-	"\bendpoint\x18\x16 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\"\xd4\x03\n" +
+	"\bendpoint\x18\x16 \x01(\v2\x17.scopeguard.v1.EndpointR\bendpoint\x12.\n" +
+	"\x13token_check_failure\x18\x17 \x01(\tR\x11tokenCheckFailure\"\xd4\x03\n" +
 	"\x13RefreshTokenRequest\x122\n" +
 	"\rrefresh_token\x18\x01 \x01(\tB\r\xbaH\ar\x05\x10\x01(\x80 \x80\x01\x01R\frefreshToken\x12%\n" +
 	"\tclient_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bclientId\x120\n" +

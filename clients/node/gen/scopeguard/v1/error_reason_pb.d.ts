@@ -141,6 +141,42 @@ export enum ErrorReason {
    * @generated from enum value: REFRESH_LEASE_TIMEOUT = 12;
    */
   REFRESH_LEASE_TIMEOUT = 12,
+
+  /**
+   * CALLER_UNAUTHENTICATED: the server has a callers file and the call
+   * named no caller it knows (code UNAUTHENTICATED): no "authorization:
+   * Bearer <key>" metadata and no client certificate mapped to a caller, a
+   * key that matches no caller, or a key and a certificate naming different
+   * callers. The key is never echoed or logged. Metadata: "problem"
+   * ("no_credentials", "unknown_key", "malformed_authorization",
+   * "conflicting_credentials"). Health checks never need a caller;
+   * reflection does.
+   *
+   * @generated from enum value: CALLER_UNAUTHENTICATED = 13;
+   */
+  CALLER_UNAUTHENTICATED = 13,
+
+  /**
+   * APP_NOT_ALLOWED: the caller used an app the callers file does not grant
+   * it, by naming it (RefreshToken, CheckScopes, ExplainError) or through the
+   * only configured app when a token is checked without naming one (code
+   * PERMISSION_DENIED). Metadata: "caller", "app".
+   *
+   * @generated from enum value: APP_NOT_ALLOWED = 14;
+   */
+  APP_NOT_ALLOWED = 14,
+
+  /**
+   * CALLER_RATE_LIMITED: the call would have sent a request to HubSpot and
+   * the caller has spent its HubSpot budget (--caller-hubspot-rate and
+   * --caller-hubspot-burst, or the caller's own limits in the callers file)
+   * (code RESOURCE_EXHAUSTED, with RetryInfo and QuotaFailure details).
+   * Answers from cache never count. Metadata: "caller",
+   * "retry_after_seconds".
+   *
+   * @generated from enum value: CALLER_RATE_LIMITED = 15;
+   */
+  CALLER_RATE_LIMITED = 15,
 }
 
 /**

@@ -28,7 +28,9 @@ export declare type CheckScopesRequest = Message<"scopeguard.v1.CheckScopesReque
 
   /**
    * granted_scopes are the scopes the caller holds. Each item may itself be a
-   * space- or comma-separated list, as HubSpot's scope parameter writes it.
+   * space- or comma-separated list, as HubSpot's scope parameter writes it
+   * (at most 8 KiB per item, and at most 1,000 names in all once split; the
+   * server checks both by hand, which is cheaper than a per-item rule).
    * Names are trimmed and de-duplicated; unknown names are reported back.
    *
    * @generated from field: repeated string granted_scopes = 2;
@@ -105,7 +107,8 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
 
   /**
    * granted_scopes are the normalised scopes the decisions used (from the
-   * request or the token), sorted.
+   * request or the token), sorted; at most 1,000, each echoed up to 128
+   * bytes (longer names end in "…").
    *
    * @generated from field: repeated string granted_scopes = 5;
    */
@@ -113,7 +116,8 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
 
   /**
    * unknown_scopes are granted names that are not HubSpot scopes scopeguard
-   * knows (typos, junk); they were still considered.
+   * knows (typos, junk); they were still considered. At most the first 100,
+   * clipped like granted_scopes.
    *
    * @generated from field: repeated string unknown_scopes = 6;
    */
@@ -174,7 +178,9 @@ export declare type ExplainErrorRequest = Message<"scopeguard.v1.ExplainErrorReq
   endpoint?: Endpoint | undefined;
 
   /**
-   * granted_scopes are the scopes the failing token holds, if known.
+   * granted_scopes are the scopes the failing token holds, if known; items
+   * may be space- or comma-separated lists (at most 8 KiB per item, and at
+   * most 1,000 names in all once split, checked by the server).
    *
    * @generated from field: repeated string granted_scopes = 5;
    */
@@ -403,6 +409,16 @@ export declare type ExplainErrorResponse = Message<"scopeguard.v1.ExplainErrorRe
    * @generated from field: scopeguard.v1.Endpoint endpoint = 22;
    */
   endpoint?: Endpoint | undefined;
+
+  /**
+   * token_check_failure says why access_token could not be checked with
+   * HubSpot (HubSpot unreachable or too slow, rate limited, the caller's
+   * HubSpot budget spent); the diagnosis then stands on the body alone.
+   * Empty when the token was checked or none was given.
+   *
+   * @generated from field: string token_check_failure = 23;
+   */
+  tokenCheckFailure: string;
 };
 
 /**

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\xb1\x02\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n\x0fINVALID_REQUEST\x10\x01\x12\x14\n\x10UNSUPPORTED_HOST\x10\x02\x12\x0f\n\x0bUNKNOWN_APP\x10\x03\x12\x1c\n\x18\x41PP_CREDENTIALS_REQUIRED\x10\x04\x12\x19\n\x15REFRESH_TOKEN_INVALID\x10\x05\x12\x1e\n\x1a\x43LIENT_CREDENTIALS_INVALID\x10\x06\x12\x18\n\x14HUBSPOT_RATE_LIMITED\x10\x07\x12\x17\n\x13HUBSPOT_UNAVAILABLE\x10\x08\x12\x18\n\x14HUBSPOT_BAD_RESPONSE\x10\t\x12\x0c\n\x08INTERNAL\x10\n\x12\x14\n\x10HUBSPOT_REJECTED\x10\x0b\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n scopeguard/v1/error_reason.proto\x12\rscopeguard.v1*\x96\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x13\n\x0fINVALID_REQUEST\x10\x01\x12\x14\n\x10UNSUPPORTED_HOST\x10\x02\x12\x0f\n\x0bUNKNOWN_APP\x10\x03\x12\x1c\n\x18\x41PP_CREDENTIALS_REQUIRED\x10\x04\x12\x19\n\x15REFRESH_TOKEN_INVALID\x10\x05\x12\x1e\n\x1a\x43LIENT_CREDENTIALS_INVALID\x10\x06\x12\x18\n\x14HUBSPOT_RATE_LIMITED\x10\x07\x12\x17\n\x13HUBSPOT_UNAVAILABLE\x10\x08\x12\x18\n\x14HUBSPOT_BAD_RESPONSE\x10\t\x12\x0c\n\x08INTERNAL\x10\n\x12\x14\n\x10HUBSPOT_REJECTED\x10\x0b\x12\x19\n\x15REFRESH_LEASE_TIMEOUT\x10\x0c\x12\x1a\n\x16\x43\x41LLER_UNAUTHENTICATED\x10\r\x12\x13\n\x0f\x41PP_NOT_ALLOWED\x10\x0e\x12\x17\n\x13\x43\x41LLER_RATE_LIMITED\x10\x0f\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'scopeguard.v1.error_reason_pb2', globals())
@@ -21,5 +21,5 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   _ERRORREASON._serialized_start=52
-  _ERRORREASON._serialized_end=357
+  _ERRORREASON._serialized_end=458
 # @@protoc_insertion_point(module_scope)

@@ -18,6 +18,10 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       value :HUBSPOT_BAD_RESPONSE, 9
       value :INTERNAL, 10
       value :HUBSPOT_REJECTED, 11
+      value :REFRESH_LEASE_TIMEOUT, 12
+      value :CALLER_UNAUTHENTICATED, 13
+      value :APP_NOT_ALLOWED, 14
+      value :CALLER_RATE_LIMITED, 15
     end
   end
 end

@@ -63,6 +63,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :token_expired_at, :message, 20, "google.protobuf.Timestamp", json_name: "tokenExpiredAt"
       optional :confidence, :enum, 21, "scopeguard.v1.Confidence", json_name: "confidence"
       optional :endpoint, :message, 22, "scopeguard.v1.Endpoint", json_name: "endpoint"
+      optional :token_check_failure, :string, 23, json_name: "tokenCheckFailure"
     end
     add_message "scopeguard.v1.RefreshTokenRequest" do
       optional :refresh_token, :string, 1, json_name: "refreshToken"
