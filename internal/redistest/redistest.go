@@ -69,7 +69,11 @@ func freePort(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer func() { _ = lis.Close() }()
-	return strconv.Itoa(lis.Addr().(*net.TCPAddr).Port)
+	addr, ok := lis.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not TCP", lis.Addr())
+	}
+	return strconv.Itoa(addr.Port)
 }
 
 // start runs redis-server on port and waits until it answers PING.
@@ -83,7 +87,7 @@ func (s *Server) start(t testing.TB, port string) error {
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password)
 	}
-	cmd := exec.Command(s.bin, args...) //nolint:noctx // ended by Kill, not by a context
+	cmd := exec.Command(s.bin, args...) //nolint:noctx,gosec // ended by Kill, not by a context; s.bin is redis-server found on PATH, the arguments are the test's own
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

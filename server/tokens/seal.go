@@ -80,7 +80,9 @@ func (k *sealKey) header() []byte {
 // moved under another name does not open.
 func (k *sealKey) seal(name string, plain []byte) []byte {
 	header := k.header()
-	return k.aead.Seal(header, nil, plain, additionalData(header, name))
+	// The nil nonce is not a fixed one: NewGCMWithRandomNonce draws a
+	// random nonce per call and writes it before the ciphertext.
+	return k.aead.Seal(header, nil, plain, additionalData(header, name)) //nolint:gosec // G407: the AEAD makes a random nonce per call (see above)
 }
 
 // additionalData is what a sealed value authenticates besides its plaintext,
