@@ -121,9 +121,13 @@ $(LINTER):
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: bench
-bench: build $(GHZ) ## Go benchmarks, then server CPU per call of each RPC next to the health check (ghz).
+bench: build barehealth $(GHZ) ## Go benchmarks, then each RPC's server CPU per call over a bare grpc-go server (ghz), scale and startup figures.
 	go test -run '^$$' -bench . -benchmem ./...
 	PATH="$(BIN):$$PATH" scripts/bench-grpc.sh
+
+.PHONY: barehealth
+barehealth: ## Build bin/barehealth, the bare grpc-go health server scripts/bench-grpc.sh measures against.
+	go build -o $(BIN)/barehealth ./scripts/barehealth
 
 .PHONY: tools
 tools: $(GRPCURL) $(HEALTH) $(LINTER) ## Install the pinned command-line tools into bin/.

@@ -101,10 +101,12 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 	if err != nil {
 		return nil, err
 	}
+	loadStart := time.Now()
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, fmt.Errorf("embedded catalog: %w", err)
 	}
+	log.Info("loaded catalog", slog.Duration("took", time.Since(loadStart)))
 	return NewService(Deps{
 		Catalog:      cat,
 		Refresher:    refresher,
