@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -35,33 +34,29 @@ type Server struct {
 	metrics *Metrics
 }
 
-// New builds the server: the interceptor chain (request id, metrics,
-// logging, recovery, validation; outermost first), explicit limits, the
-// service, health and reflection. svc is the ScopeGuardService
+// New builds the server: the interceptor chain (request id, metrics, the
+// call's log line, recovery, validation; outermost first), explicit
+// limits, the service, health and reflection. svc is the ScopeGuardService
 // implementation; metrics receives the gRPC server series.
 func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer, metrics *Metrics) (*Server, error) {
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, fmt.Errorf("build request validator: %w", err)
 	}
-	logOpts := []logging.Option{
-		logging.WithLogOnEvents(logging.FinishCall),
-		// Constant on every line of a server that only serves unary gRPC.
-		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey, logging.MethodTypeFieldKey),
-	}
+	calls := callLogger{log: log, mode: cfg.LogCalls}
 	recoverOpts := []recovery.Option{recovery.WithRecoveryHandlerContext(recoveryHandler(log))}
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
 			metrics.grpc.UnaryServerInterceptor(),
-			logging.UnaryServerInterceptor(slogLogger(log), logOpts...),
+			calls.unary,
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			validationUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			requestIDStream,
 			metrics.grpc.StreamServerInterceptor(),
-			logging.StreamServerInterceptor(slogLogger(log), logOpts...),
+			calls.stream,
 			recovery.StreamServerInterceptor(recoverOpts...),
 			validationStream(validator),
 		),
