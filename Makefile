@@ -85,6 +85,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s) on top of its che
 	go test ./server/hubspot -run '^$$' -fuzz '^FuzzClassifyCredential$$' -fuzztime $(FUZZTIME)
 	go test ./server/hubspot -run '^$$' -fuzz '^FuzzScrub$$' -fuzztime $(FUZZTIME)
 	go test ./server/tokens -run '^$$' -fuzz '^FuzzParseApps$$' -fuzztime $(FUZZTIME)
+	go test ./server -run '^$$' -fuzz '^FuzzCheckScopesFastPath$$' -fuzztime $(FUZZTIME)
 
 .PHONY: e2e
 e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo.

@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 )
 
 // RequestIDHeader is the metadata key carrying a call's request id, both
@@ -202,14 +201,12 @@ func recoveryHandler(l *slog.Logger) recovery.RecoveryHandlerFuncContext {
 	}
 }
 
-// validationUnary enforces the protovalidate rules written in the proto, so
-// handlers can assume valid input.
+// validationUnary enforces the protovalidate rules written in the proto
+// (see validate), so handlers can assume valid input.
 func validationUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if msg, ok := req.(proto.Message); ok {
-			if err := v.Validate(msg); err != nil {
-				return nil, toStatus(ctx, err)
-			}
+		if err := validate(v, req); err != nil {
+			return nil, toStatus(ctx, err)
 		}
 		return handler(ctx, req)
 	}
@@ -231,10 +228,8 @@ func (s *validatingStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if msg, ok := m.(proto.Message); ok {
-		if err := s.validator.Validate(msg); err != nil {
-			return toStatus(s.Context(), err)
-		}
+	if err := validate(s.validator, m); err != nil {
+		return toStatus(s.Context(), err)
 	}
 	return nil
 }
