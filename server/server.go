@@ -16,13 +16,29 @@ import (
 	"buf.build/go/protovalidate"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/reflection"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 )
+
+// init gives gRPC (its transport and its proto codec, for every server
+// and client in the process) buffer tiers at every power of two from 256 B
+// to 1 MiB instead of its default 256 B, 4 KiB, 16 KiB, 32 KiB and 1 MiB.
+// Pooled buffers are zeroed whole on every reuse, so with the default tiers
+// a 65 KB answer (CheckScopes of 100 endpoints) zeroed a 1 MiB buffer;
+// now it zeroes 128 KiB. SetDefaultBufferPool may only be called from init.
+func init() {
+	pool, err := mem.NewBinaryTieredBufferPool(8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)
+	if err != nil {
+		panic(err) // the exponents are constants: a failure is a bug
+	}
+	experimental.SetDefaultBufferPool(pool)
+}
 
 // Server is a configured gRPC server with the ScopeGuardService, health and
 // reflection registered. Health reports NOT_SERVING until Serve starts.
