@@ -64,14 +64,14 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(
 			requestIDUnary,
-			metrics.grpc.UnaryServerInterceptor(),
+			metrics.grpc.unary,
 			calls.unary,
 			recovery.UnaryServerInterceptor(recoverOpts...),
 			validationUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			requestIDStream,
-			metrics.grpc.StreamServerInterceptor(),
+			metrics.grpc.stream,
 			calls.stream,
 			recovery.StreamServerInterceptor(recoverOpts...),
 			validationStream(validator),
@@ -100,7 +100,7 @@ func New(cfg Config, log *slog.Logger, svc scopeguardv1.ScopeGuardServiceServer,
 	scopeguardv1.RegisterScopeGuardServiceServer(gs, svc)
 	grpc_health_v1.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	metrics.grpc.InitializeMetrics(gs)
+	metrics.grpc.register(gs)
 	return &Server{cfg: cfg, log: log, grpc: gs, health: hs, metrics: metrics}, nil
 }
 

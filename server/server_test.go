@@ -585,3 +585,66 @@ func TestShutdownTimeoutCutsStuckCalls(t *testing.T) {
 		t.Errorf("forced stop not logged:\n%s", logs.String())
 	}
 }
+
+// TestGRPCMetrics covers the standard gRPC server series: every method's
+// are there from the start, and unary and streaming calls are counted by
+// code, message and latency.
+func TestGRPCMetrics(t *testing.T) {
+	t.Parallel()
+	ts := offline(t)
+	before := scrape(t, ts.metrics)
+	for _, series := range []string{
+		`grpc_server_handled_total{grpc_code="DataLoss",grpc_method="PlanScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 0`,
+		`grpc_server_started_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 0`,
+	} {
+		if !strings.Contains(before, series+"\n") {
+			t.Errorf("/metrics lacks %s before any call", series)
+		}
+	}
+
+	c := ts.client()
+	if _, err := c.CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{Endpoints: []*scopeguardv1.Endpoint{endpoint("GET", "/crm/v3/objects/contacts")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("empty CheckScopes: %v", err)
+	}
+	stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err == nil {
+		t.Fatal("reflection stream did not end")
+	}
+
+	check := `grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"`
+	reflect := `grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"`
+	after := scrape(t, ts.metrics)
+	for _, series := range []string{
+		`grpc_server_started_total{` + check + `} 2`,
+		`grpc_server_handled_total{grpc_code="OK",` + check + `} 1`,
+		`grpc_server_handled_total{grpc_code="InvalidArgument",` + check + `} 1`,
+		`grpc_server_msg_received_total{` + check + `} 2`,
+		`grpc_server_msg_sent_total{` + check + `} 1`,
+		`grpc_server_handling_seconds_count{` + check + `} 2`,
+		`grpc_server_started_total{` + reflect + `} 1`,
+		`grpc_server_handled_total{grpc_code="OK",` + reflect + `} 1`,
+		`grpc_server_msg_received_total{` + reflect + `} 2`,
+		`grpc_server_msg_sent_total{` + reflect + `} 2`,
+	} {
+		if !strings.Contains(after, series+"\n") {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+}
