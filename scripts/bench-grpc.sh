@@ -78,7 +78,7 @@ stop_servers() {
   scopeguard_pid="" bare_pid=""
 }
 
-cpu_ns() { awk -v t="$tick_ns" '{print ($14 + $15) * t}' "/proc/$1/stat"; }
+cpu_ns() { awk -v t="$tick_ns" '{printf "%.0f\n", ($14 + $15) * t}' "/proc/$1/stat"; }
 rss_kib() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/status"; }
 
 # ghz_run PID ADDR METHOD DATAFILE CALLS CONCURRENCY CONNECTIONS: one ghz
@@ -178,7 +178,7 @@ scale() {
       for view in BASIC FULL; do
         data="$work/scale-$n-$view.json"
         [[ -f "$data" ]] || endpoints_json "$n" "DECISION_VIEW_$view" >"$data"
-        calls_n=$((calls / n > 400 ? calls / n : 400))
+        calls_n=$((calls / n > 2000 ? calls / n : 2000))
         read -r out _ <<<"$(ghz_run "$scopeguard_pid" "$addr" "$service/CheckScopes" "$data" "$calls_n" "$c" "$conns")"
         echo "$view $conns $n $out $bare_ns" >>"$results"
       done
@@ -196,7 +196,7 @@ scale() {
     }' "$results" | sort -t'|' -k2,2 -k3n -k4n
   echo
   echo "floor (bare health) per call: $(awk '$1=="floor" {printf "%s conn: %.1f µs; ", $2, $3 / 1000}' "$results")"
-  echo "calls per run: max(400, $calls / endpoints), concurrency max(16, connections), one run each"
+  echo "calls per run: max(2000, $calls / endpoints), concurrency max(16, connections), one run each"
 }
 
 # startup: exec to SERVING (the "serving" line: health turns SERVING just
