@@ -12,9 +12,11 @@
 # rounds.
 #
 # Usage: scripts/bench-grpc.sh [calls-per-run] [rounds]
-#   BENCH_PARTS        parts to run (default "ratios scale startup"):
+#   BENCH_PARTS        parts to run (default "ratios profile scale startup"):
 #                        ratios   each RPC over the floor
+#                        profile  where a call's server CPU goes (CPU profiles; needs go tool pprof)
 #                        scale    CheckScopes at 1-1,000 endpoints and 1-50 connections
+#                        gc       the collector's CPU per call and peak RSS at GOGC 100, 200, 400
 #                        startup  exec to SERVING, catalog load, RSS
 #   BENCH_RPCS         ratio rows (default "Health CheckScopesBasic CheckScopesFull ExplainError PlanScopes")
 #   BENCH_CONCURRENCY  concurrent calls of the ratio runs (default 16)
@@ -27,7 +29,7 @@ source scripts/lib.sh
 
 calls=${1:-20000}
 rounds=${2:-5}
-parts=${BENCH_PARTS:-ratios scale startup}
+parts=${BENCH_PARTS:-ratios profile scale gc startup}
 concurrency=${BENCH_CONCURRENCY:-16}
 read -r -a serve_flags <<<"${BENCH_SERVE_FLAGS:-}"
 read -r -a serve_env <<<"${BENCH_SERVE_ENV:-}"
@@ -61,7 +63,7 @@ start_sg() {
   if ((${#serve_env[@]})); then
     export "${serve_env[@]}"
   fi
-  start_scopeguard "$work/server.log" --log-level info "${serve_flags[@]}" || {
+  start_scopeguard "$work/server.log" --log-level info --metrics-listen 127.0.0.1:0 "${serve_flags[@]}" || {
     cat "$work/server.log" >&2
     echo "scopeguard did not start" >&2
     return 1
@@ -199,6 +201,88 @@ scale() {
   echo "calls per run: max(2000, $calls / endpoints), concurrency max(16, connections), one run each"
 }
 
+# profile: a CPU profile of scopeguard under each RPC's load, split into
+# where the time goes, as microseconds of server CPU per call (the
+# profile's shares of the CPU per call measured over the same run). The
+# parts nest, so each is taken as its own cumulative time minus what it
+# calls that is listed separately: the interceptors exclude validation and
+# the handler, "other" is what is left (gRPC's own dispatch, contexts,
+# scheduling).
+profile() {
+  local name out total count cpu before after
+  echo
+  echo "| call | CPU per call (µs) | handler | validation | interceptors | log line | unmarshal | marshal | HTTP/2 read | HTTP/2 write | GC (background) | other |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for name in Health CheckScopesBasic CheckScopesFull; do
+    before=$(cpu_ns "$scopeguard_pid")
+    ghz --insecure --call "${rpc_method[$name]}" -D "${rpc_data[$name]:-$work/$name.json}" -z 20s -c "$concurrency" --connections 2 \
+      --format json "$addr" >"$work/ghz-profile.json" &
+    local ghz_pid=$!
+    sleep 2
+    curl -fsS -o "$work/$name.pprof" "http://$metrics_addr/debug/pprof/profile?seconds=15"
+    wait "$ghz_pid"
+    after=$(cpu_ns "$scopeguard_pid")
+    count=$(sed -n 's/.*"count":\([0-9]*\).*/\1/p' "$work/ghz-profile.json")
+    cpu=$(((after - before) / count))
+    go tool pprof -top -cum -unit=ms -nodefraction=0 -edgefraction=0 -nodecount=100000 bin/scopeguard "$work/$name.pprof" 2>/dev/null |
+      awk -v name="${rpc_label[$name]}" -v cpu="$cpu" '
+        $5 ~ /^[0-9.]+%$/ { flat = $1; sub(/ms$/, "", flat); total += flat; c = $4; sub(/ms$/, "", c); fn = $6; for (i = 7; i <= NF; i++) fn = fn " " $i
+          if (fn ~ /health\.\(\*Server\)\.Check$|server\.\(\*Service\)\.(CheckScopes|ExplainError|PlanScopes)$/) handler += c
+          else if (fn ~ /server\.validate$/) validation = c
+          else if (fn ~ /server\.requestIDUnary$/) chain = c
+          else if (fn ~ /server\.callLogger\.finished$/) logline = c
+          else if (fn ~ /encoding\/proto\.\(\*codecV2\)\.Unmarshal$/) unmarshal = c
+          else if (fn ~ /encoding\/proto\.\(\*codecV2\)\.Marshal$/) marshal = c
+          else if (fn ~ /transport\.\(\*http2Server\)\.HandleStreams$/) read = c
+          else if (fn ~ /transport\.\(\*loopyWriter\)\.run$/) write = c
+          else if (fn ~ /^runtime\.gcBgMarkWorker$/) gc = c }
+        END {
+          us = cpu / 1000 / total
+          inter = chain - validation - handler - logline
+          other = total - handler - validation - inter - logline - unmarshal - marshal - read - write - gc
+          printf "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", name, cpu / 1000,
+            handler * us, validation * us, inter * us, logline * us, unmarshal * us, marshal * us, read * us, write * us, gc * us, other * us
+        }'
+  done
+  echo
+  echo "one 20 s ghz run per call (concurrency $concurrency over 2 connections), a 15 s CPU profile in its middle; µs of server CPU per call"
+}
+
+# gc: the garbage collector's own CPU per call (summed from GODEBUG=gctrace
+# lines: every phase's CPU, assists and idle marking included), the
+# server's CPU per call and its peak RSS, at GOGC 100 (Go's default), 200
+# and 400 (serve's default), one server per setting.
+gc() {
+  local g name data n before lines cpu0 cpu1
+  [[ -f "$work/scale-100-FULL.json" ]] || endpoints_json 100 DECISION_VIEW_FULL >"$work/scale-100-FULL.json"
+  echo
+  echo "| GOGC | call | GC CPU per call (µs) | server CPU per call (µs) | GC share | peak RSS (MiB) |"
+  echo "|---:|---|---:|---:|---:|---:|"
+  for g in 100 200 400; do
+    export GOGC=$g GODEBUG=gctrace=1
+    start_sg
+    unset GOGC GODEBUG
+    ghz --insecure --call "$service/CheckScopes" -D "$work/CheckScopesFull.json" -n 2000 -c "$concurrency" "$addr" >/dev/null
+    for name in CheckScopesBasic CheckScopesFull CheckScopes100; do
+      data=$work/$name.json n=$calls
+      if [[ $name == CheckScopes100 ]]; then data=$work/scale-100-FULL.json n=$((calls / 10)); fi
+      before=$(grep -c '^gc ' "$work/server.log" || true)
+      cpu0=$(cpu_ns "$scopeguard_pid")
+      ghz --insecure --call "$service/CheckScopes" -D "$data" -n "$n" -c "$concurrency" --connections 2 "$addr" >/dev/null
+      cpu1=$(cpu_ns "$scopeguard_pid")
+      grep '^gc ' "$work/server.log" | tail -n +$((before + 1)) |
+        awk -v g="$g" -v name="$name" -v n="$n" -v cpu="$(((cpu1 - cpu0) / n))" -v label="${rpc_label[$name]:-CheckScopes, 100 endpoints, DECISION_VIEW_FULL}" '{
+            split($0, a, " ms clock, "); split(a[2], b, " ms cpu"); gsub(/[+\/]/, " ", b[1])
+            k = split(b[1], p, " "); for (i = 1; i <= k; i++) ms += p[i] }
+          END { printf "| %s | %s | %.1f | %.1f | %.0f%% |", g, label, ms * 1000 / n, cpu / 1000, ms * 1e8 / n / cpu }'
+      echo " $(($(rss_kib "$scopeguard_pid" VmHWM) / 1024)) |"
+    done
+    stop_servers
+  done
+  echo
+  echo "calls per run: $calls ($((calls / 10)) at 100 endpoints), concurrency $concurrency over 2 connections; peak RSS is the server's so far (it grows down the table)"
+}
+
 # startup: exec to SERVING (the "serving" line: health turns SERVING just
 # before it is written), for both servers, 5 times each; the catalog load
 # time scopeguard logs; medians.
@@ -233,7 +317,7 @@ bare_idle_rss=$(rss_kib "$bare_pid" VmRSS)
 ghz --insecure --call "$health" -d '{}' -n 2000 -c "$concurrency" "$bare_addr" >/dev/null
 ghz --insecure --call "$service/CheckScopes" -D "$work/CheckScopesFull.json" -n 2000 -c "$concurrency" "$addr" >/dev/null
 for part in $parts; do
-  [[ "$part" == startup ]] && continue
+  [[ "$part" == startup || "$part" == gc ]] && continue
   "$part"
 done
 echo
@@ -241,6 +325,9 @@ echo "RSS: scopeguard idle $((idle_rss / 1024)) MiB, after the load $(($(rss_kib
   "bare grpc-go idle $((bare_idle_rss / 1024)) MiB, peak $(($(rss_kib "$bare_pid" VmHWM) / 1024)) MiB"
 echo "scopeguard serve flags: --log-level info ${serve_flags[*]:-} ${serve_env[*]:+(env ${serve_env[*]})}"
 stop_servers
+if [[ " $parts " == *" gc "* ]]; then
+  gc
+fi
 if [[ " $parts " == *" startup "* ]]; then
   startup
 fi

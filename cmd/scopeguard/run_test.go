@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -53,4 +54,23 @@ func TestRunUsage(t *testing.T) {
 		{name: "bad flag value", args: []string{"serve", "--log-format", "xml"}, wantCode: exitUsage, wantErr: "--log-format"},
 		{name: "bad listen address", args: []string{"serve", "--listen", "nowhere"}, wantCode: exitUsage, wantErr: "--listen"},
 	})
+}
+
+// TestSetServeGOGC covers serve's GC default. Not parallel: it sets the
+// test process's GC percent (and restores it).
+func TestSetServeGOGC(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	if got := setServeGOGC(func(string) (string, bool) { return "150", true }); got != "150" {
+		t.Errorf("with GOGC=150 set, GOGC in force = %q, want 150", got)
+	}
+	if applied := debug.SetGCPercent(100); applied != 100 {
+		t.Errorf("with GOGC set, setServeGOGC changed the GC percent to %d", applied)
+	}
+	if got := setServeGOGC(func(string) (string, bool) { return "", false }); got != "400" {
+		t.Errorf("with GOGC unset, GOGC in force = %q, want 400", got)
+	}
+	if applied := debug.SetGCPercent(100); applied != serveGOGC {
+		t.Errorf("GC percent after setServeGOGC = %d, want %d", applied, serveGOGC)
+	}
 }
