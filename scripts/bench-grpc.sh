@@ -63,7 +63,7 @@ start_sg() {
   if ((${#serve_env[@]})); then
     export "${serve_env[@]}"
   fi
-  start_scopeguard "$work/server.log" --log-level info --metrics-listen 127.0.0.1:0 "${serve_flags[@]}" || {
+  start_scopeguard "$work/server.log" --log-level info --metrics-listen 127.0.0.1:0 "${serve_flags[@]}" && [[ -n "$metrics_addr" ]] || {
     cat "$work/server.log" >&2
     echo "scopeguard did not start" >&2
     return 1
@@ -222,7 +222,7 @@ profile() {
     curl -fsS -o "$work/$name.pprof" "http://$metrics_addr/debug/pprof/profile?seconds=15"
     wait "$ghz_pid"
     after=$(cpu_ns "$scopeguard_pid")
-    count=$(sed -n 's/.*"count":\([0-9]*\).*/\1/p' "$work/ghz-profile.json")
+    count=$(grep -o '"count":[0-9]*' "$work/ghz-profile.json" | head -n1 | cut -d: -f2)
     cpu=$(((after - before) / count))
     go tool pprof -top -cum -unit=ms -nodefraction=0 -edgefraction=0 -nodecount=100000 bin/scopeguard "$work/$name.pprof" 2>/dev/null |
       awk -v name="${rpc_label[$name]}" -v cpu="$cpu" '
