@@ -88,20 +88,15 @@ func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, ap
 	if b.full {
 		b.today = d.now().UTC().Format(time.DateOnly)
 	}
-	// BASIC decisions are allocated together: one allocation per request
+	// The decisions are allocated together: one allocation per request
 	// instead of one per endpoint.
-	var basic []scopeguardv1.EndpointDecision
-	if !b.full {
-		basic = make([]scopeguardv1.EndpointDecision, len(endpoints))
-	}
+	decisions := make([]scopeguardv1.EndpointDecision, len(endpoints))
 	var bad []*endpointError
 	suggested := 0
 	for i, ep := range endpoints {
-		var dec *scopeguardv1.EndpointDecision
+		dec := &decisions[i]
 		if b.full {
-			dec = &scopeguardv1.EndpointDecision{Endpoint: ep}
-		} else {
-			dec = &basic[i]
+			dec.Endpoint = ep
 		}
 		b.decisions[i] = dec
 		m, err := d.catalog.Match(ep.GetMethod(), ep.GetPath())
