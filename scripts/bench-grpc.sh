@@ -18,6 +18,9 @@
 #                        scale    CheckScopes at 1-1,000 endpoints and 1-50 connections
 #                        gc       the collector's CPU per call and peak RSS at GOGC 100, 200, 400
 #                        startup  exec to SERVING, catalog load, RSS
+#                        compare  the ratios of other scopeguard builds side by side with this one
+#                                 (only with BENCH_COMPARE)
+#   BENCH_COMPARE      builds for compare, as NAME=BINARY... (e.g. "main=/tmp/main/scopeguard")
 #   BENCH_RPCS         ratio rows (default "Health CheckScopesBasic CheckScopesFull ExplainError PlanScopes")
 #   BENCH_CONCURRENCY  concurrent calls of the ratio runs (default 16)
 #   BENCH_SERVE_FLAGS  extra flags for scopeguard serve (e.g. "--log-calls all")
@@ -109,7 +112,8 @@ service='scopeguard.v1.ScopeGuardService'
 echo '{}' >"$work/health.json"
 two_endpoints='"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts/123?archived=false"},{"method":"POST","path":"/crm/v3/objects/deals/search"}],"grantedScopes":["crm.objects.contacts.read","crm.objects.deals.read"]'
 echo "{$two_endpoints,\"view\":\"DECISION_VIEW_BASIC\"}" >"$work/CheckScopesBasic.json"
-echo "{$two_endpoints,\"view\":\"DECISION_VIEW_FULL\"}" >"$work/CheckScopesFull.json"
+# No view: unspecified is the full view, and builds from before views answer it too (compare).
+echo "{$two_endpoints}" >"$work/CheckScopesFull.json"
 cp scripts/testdata/bench-explain.json "$work/ExplainError.json"
 echo '{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"PATCH","path":"/crm/v3/objects/contacts/1"},{"method":"POST","path":"/crm/v3/objects/deals/search"},{"method":"POST","path":"/crm/v3/objects/line_items/batch/create"},{"method":"GET","path":"/crm/v3/objects/products/7"}],"clientId":"demo-client","redirectUri":"https://shop.example/oauth/callback"}' >"$work/PlanScopes.json"
 declare -A rpc_method=(
@@ -119,7 +123,7 @@ declare -A rpc_method=(
 declare -A rpc_data=([Health]="$work/health.json")
 declare -A rpc_label=(
   [Health]="grpc.health.v1.Health/Check" [CheckScopesBasic]="CheckScopes, DECISION_VIEW_BASIC"
-  [CheckScopesFull]="CheckScopes, DECISION_VIEW_FULL" [ExplainError]="ExplainError (seed 403)" [PlanScopes]="PlanScopes"
+  [CheckScopesFull]="CheckScopes, full view (unspecified)" [ExplainError]="ExplainError (seed 403)" [PlanScopes]="PlanScopes"
 )
 declare -A rpc_target=([Health]="1.10" [CheckScopesBasic]="1.30" [CheckScopesFull]="1.60" [ExplainError]="3.0" [PlanScopes]="")
 
@@ -180,7 +184,7 @@ scale() {
       for view in BASIC FULL; do
         data="$work/scale-$n-$view.json"
         [[ -f "$data" ]] || endpoints_json "$n" "DECISION_VIEW_$view" >"$data"
-        calls_n=$((calls / n > 2000 ? calls / n : 2000))
+        calls_n=$((calls / n > 1000 ? calls / n : 1000))
         read -r out _ <<<"$(ghz_run "$scopeguard_pid" "$addr" "$service/CheckScopes" "$data" "$calls_n" "$c" "$conns")"
         echo "$view $conns $n $out $bare_ns" >>"$results"
       done
@@ -198,7 +202,61 @@ scale() {
     }' "$results" | sort -t'|' -k2,2 -k3n -k4n
   echo
   echo "floor (bare health) per call: $(awk '$1=="floor" {printf "%s conn: %.1f µs; ", $2, $3 / 1000}' "$results")"
-  echo "calls per run: max(2000, $calls / endpoints), concurrency max(16, connections), one run each"
+  echo "calls per run: max(1000, $calls / endpoints), concurrency max(16, connections), one run each"
+}
+
+# compare: the ratio rows for each build in BENCH_COMPARE and this one,
+# each started as start_sg starts this one, every run paired with a floor
+# run. A call a build cannot answer (a field it does not know) is n/a.
+compare() {
+  local results="$work/compare" spec name row data out bare_ns ns
+  local -a builds=() pids=() addrs=()
+  : >"$results"
+  read -r -a rows <<<"${BENCH_RPCS:-Health CheckScopesBasic CheckScopesFull ExplainError PlanScopes}"
+  for spec in ${BENCH_COMPARE:-}; do
+    SCOPEGUARD_BIN=${spec#*=} start_scopeguard "$work/compare-${spec%%=*}.log" --log-level info "${serve_flags[@]}" || {
+      cat "$work/compare-${spec%%=*}.log" >&2
+      return 1
+    }
+    builds+=("${spec%%=*}") pids+=("$scopeguard_pid") addrs+=("$addr")
+  done
+  builds+=(this) pids+=("$main_pid") addrs+=("$main_addr")
+  for round in $(seq "$rounds"); do
+    for row in "${rows[@]}"; do
+      data=${rpc_data[$row]:-$work/$row.json}
+      for i in "${!builds[@]}"; do
+        read -r bare_ns _ <<<"$(ghz_run "$bare_pid" "$bare_addr" "$health" "$work/health.json" "$calls" "$concurrency" 2)"
+        if out=$(ghz_run "${pids[$i]}" "${addrs[$i]}" "${rpc_method[$row]}" "$data" "$calls" "$concurrency" 2 2>/dev/null); then
+          read -r ns _ <<<"$out"
+          echo "$row ${builds[$i]} $ns $(awk -v a="$ns" -v b="$bare_ns" 'BEGIN {print a / b}')" >>"$results"
+        fi
+      done
+    done
+    echo "compare: round $round/$rounds done" >&2
+  done
+  for i in "${!builds[@]}"; do
+    if [[ ${builds[$i]} != this ]]; then
+      kill -TERM "${pids[$i]}" 2>/dev/null && wait "${pids[$i]}" 2>/dev/null || true
+    fi
+  done
+  scopeguard_pid=$main_pid addr=$main_addr
+  echo
+  printf '| call |'; printf ' %s: µs per call (ratio) |' "${builds[@]}"; echo
+  printf '|---|'; printf -- '---:|%.0s' "${builds[@]}"; echo
+  for row in "${rows[@]}"; do
+    printf '| %s |' "${rpc_label[$row]}"
+    for name in "${builds[@]}"; do
+      if grep -q "^$row $name " "$results"; then
+        printf ' %.1f (%.2f) |' "$(echo "$(awk -v r="$row" -v n="$name" '$1==r && $2==n {print $3}' "$results" | median) / 1000" | bc -l)" \
+          "$(awk -v r="$row" -v n="$name" '$1==r && $2==n {print $4}' "$results" | median)"
+      else
+        printf ' n/a |'
+      fi
+    done
+    echo
+  done
+  echo
+  echo "calls per run: $calls, rounds: $rounds, concurrency $concurrency over 2 connections; every run paired with a floor run; medians (ratio: of the per-pair ratios)"
 }
 
 # profile: a CPU profile of scopeguard under each RPC's load, split into
@@ -311,11 +369,13 @@ startup() {
 
 start_bare
 start_sg
+main_pid=$scopeguard_pid main_addr=$addr
 idle_rss=$(rss_kib "$scopeguard_pid" VmRSS)
 bare_idle_rss=$(rss_kib "$bare_pid" VmRSS)
 # Warm up both (connections, caches, page faults).
 ghz --insecure --call "$health" -d '{}' -n 2000 -c "$concurrency" "$bare_addr" >/dev/null
 ghz --insecure --call "$service/CheckScopes" -D "$work/CheckScopesFull.json" -n 2000 -c "$concurrency" "$addr" >/dev/null
+[[ -n "${BENCH_COMPARE:-}" && " $parts " != *" compare "* ]] && parts+=" compare"
 for part in $parts; do
   [[ "$part" == startup || "$part" == gc ]] && continue
   "$part"
