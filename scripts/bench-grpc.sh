@@ -16,7 +16,7 @@
 #                        ratios   each RPC over the floor
 #                        profile  where a call's server CPU goes (CPU profiles; needs go tool pprof)
 #                        scale    CheckScopes at 1-1,000 endpoints and 1-50 connections
-#                        gc       the collector's CPU per call and peak RSS at GOGC 100, 200, 400
+#                        gc       the collector's CPU per call and peak RSS for several GOGC/GOMEMLIMIT
 #                        startup  exec to SERVING, catalog load, RSS
 #                        compare  the ratios of other scopeguard builds side by side with this one
 #                                 (only with BENCH_COMPARE)
@@ -308,37 +308,47 @@ profile() {
 
 # gc: the garbage collector's own CPU per call (summed from GODEBUG=gctrace
 # lines: every phase's CPU, assists and idle marking included), the
-# server's CPU per call and its peak RSS, at GOGC 100 (Go's default), 200
-# and 400 (serve's default), one server per setting.
+# server's CPU per call and its peak RSS, for Go's defaults (GOGC=100, no
+# memory limit), GOGC=200 and 400 without a limit, and serve's defaults
+# (GOGC=400, GOMEMLIMIT=256MiB), one server each. The last row of each is a
+# burst: 50 connections each sending 1,000-endpoint full checks.
 gc() {
-  local g name data n before lines cpu0 cpu1
+  local setting name data n c conns before cpu0 cpu1 label
   [[ -f "$work/scale-100-FULL.json" ]] || endpoints_json 100 DECISION_VIEW_FULL >"$work/scale-100-FULL.json"
+  [[ -f "$work/scale-1000-FULL.json" ]] || endpoints_json 1000 DECISION_VIEW_FULL >"$work/scale-1000-FULL.json"
   echo
-  echo "| GOGC | call | GC CPU per call (µs) | server CPU per call (µs) | GC share | peak RSS (MiB) |"
-  echo "|---:|---|---:|---:|---:|---:|"
-  for g in 100 200 400; do
-    export GOGC=$g GODEBUG=gctrace=1
+  echo "| settings | call | GC CPU per call (µs) | server CPU per call (µs) | GC share | peak RSS so far (MiB) |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for setting in "GOGC=100 GOMEMLIMIT=off" "GOGC=200 GOMEMLIMIT=off" "GOGC=400 GOMEMLIMIT=off" "serve's defaults"; do
+    if [[ $setting == GOGC* ]]; then
+      # shellcheck disable=SC2086 # two assignments
+      export $setting
+    fi
+    export GODEBUG=gctrace=1
     start_sg
-    unset GOGC GODEBUG
+    unset GOGC GOMEMLIMIT GODEBUG
     ghz --insecure --call "$service/CheckScopes" -D "$work/CheckScopesFull.json" -n 2000 -c "$concurrency" "$addr" >/dev/null
-    for name in CheckScopesBasic CheckScopesFull CheckScopes100; do
-      data=$work/$name.json n=$calls
-      if [[ $name == CheckScopes100 ]]; then data=$work/scale-100-FULL.json n=$((calls / 10)); fi
+    for name in CheckScopesBasic CheckScopesFull CheckScopes100 Burst; do
+      data=$work/$name.json n=$calls c=$concurrency conns=2 label=${rpc_label[$name]:-}
+      case $name in
+      CheckScopes100) data=$work/scale-100-FULL.json n=$((calls / 10)) label="CheckScopes, 100 endpoints, DECISION_VIEW_FULL" ;;
+      Burst) data=$work/scale-1000-FULL.json n=$((calls / 20)) c=50 conns=50 label="burst: CheckScopes, 1,000 endpoints, DECISION_VIEW_FULL, 50 connections" ;;
+      esac
       before=$(grep -c '^gc ' "$work/server.log" || true)
       cpu0=$(cpu_ns "$scopeguard_pid")
-      ghz --insecure --call "$service/CheckScopes" -D "$data" -n "$n" -c "$concurrency" --connections 2 "$addr" >/dev/null
+      ghz --insecure --call "$service/CheckScopes" -D "$data" -n "$n" -c "$c" --connections "$conns" "$addr" >/dev/null
       cpu1=$(cpu_ns "$scopeguard_pid")
       grep '^gc ' "$work/server.log" | tail -n +$((before + 1)) |
-        awk -v g="$g" -v name="$name" -v n="$n" -v cpu="$(((cpu1 - cpu0) / n))" -v label="${rpc_label[$name]:-CheckScopes, 100 endpoints, DECISION_VIEW_FULL}" '{
+        awk -v setting="$setting" -v n="$n" -v cpu="$(((cpu1 - cpu0) / n))" -v label="$label" '{
             split($0, a, " ms clock, "); split(a[2], b, " ms cpu"); gsub(/[+\/]/, " ", b[1])
             k = split(b[1], p, " "); for (i = 1; i <= k; i++) ms += p[i] }
-          END { printf "| %s | %s | %.1f | %.1f | %.0f%% |", g, label, ms * 1000 / n, cpu / 1000, ms * 1e8 / n / cpu }'
+          END { printf "| %s | %s | %.1f | %.1f | %.0f%% |", setting, label, ms * 1000 / n, cpu / 1000, ms * 1e8 / n / cpu }'
       echo " $(($(rss_kib "$scopeguard_pid" VmHWM) / 1024)) |"
     done
     stop_servers
   done
   echo
-  echo "calls per run: $calls ($((calls / 10)) at 100 endpoints), concurrency $concurrency over 2 connections; peak RSS is the server's so far (it grows down the table)"
+  echo "calls per run: $calls ($((calls / 10)) at 100 endpoints, $((calls / 20)) in the burst), concurrency $concurrency over 2 connections (the burst: 50 over 50)"
 }
 
 # startup: exec to SERVING (the "serving" line: health turns SERVING just

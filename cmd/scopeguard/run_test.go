@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -56,21 +57,29 @@ func TestRunUsage(t *testing.T) {
 	})
 }
 
-// TestSetServeGOGC covers serve's GC default. Not parallel: it sets the
-// test process's GC percent (and restores it).
-func TestSetServeGOGC(t *testing.T) {
-	old := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(old)
-	if got := setServeGOGC(func(string) (string, bool) { return "150", true }); got != "150" {
-		t.Errorf("with GOGC=150 set, GOGC in force = %q, want 150", got)
+// TestSetServeGC covers serve's GC defaults. Not parallel: it sets the
+// test process's GC percent and memory limit (and restores them).
+func TestSetServeGC(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(oldPercent)
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(oldLimit)
+
+	set := func(name string) (string, bool) {
+		return map[string]string{"GOGC": "150", "GOMEMLIMIT": "1GiB"}[name], true
 	}
-	if applied := debug.SetGCPercent(100); applied != 100 {
-		t.Errorf("with GOGC set, setServeGOGC changed the GC percent to %d", applied)
+	if gogc, limit := setServeGC(set); gogc != "150" || limit != "1GiB" {
+		t.Errorf("with GOGC and GOMEMLIMIT set, settings in force = %q, %q; want theirs", gogc, limit)
 	}
-	if got := setServeGOGC(func(string) (string, bool) { return "", false }); got != "400" {
-		t.Errorf("with GOGC unset, GOGC in force = %q, want 400", got)
+	if percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); percent != 100 || limit != math.MaxInt64 {
+		t.Errorf("with GOGC and GOMEMLIMIT set, setServeGC changed the runtime's settings to %d, %d", percent, limit)
 	}
-	if applied := debug.SetGCPercent(100); applied != serveGOGC {
-		t.Errorf("GC percent after setServeGOGC = %d, want %d", applied, serveGOGC)
+
+	unset := func(string) (string, bool) { return "", false }
+	if gogc, limit := setServeGC(unset); gogc != "400" || limit != "256MiB" {
+		t.Errorf("with nothing set, settings in force = %q, %q; want 400, 256MiB", gogc, limit)
+	}
+	if percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); percent != serveGOGC || limit != serveMemoryLimit {
+		t.Errorf("runtime settings after setServeGC = %d, %d; want %d, %d", percent, limit, serveGOGC, serveMemoryLimit)
 	}
 }
