@@ -117,6 +117,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s) on top of its che
 	go test ./server/tokens -run '^$$' -fuzz '^FuzzParseApps$$' -fuzztime $(FUZZTIME)
 	go test ./server/callers -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	go test ./server -run '^$$' -fuzz '^FuzzInvalidUTF8Field$$' -fuzztime $(FUZZTIME)
+	go test ./server -run '^$$' -fuzz '^FuzzCheckScopesFastPath$$' -fuzztime $(FUZZTIME)
 
 .PHONY: e2e
 e2e: build fakehubspot $(GRPCURL) $(HEALTH) ## End-to-end: the built binary, grpcurl recipes, grpc-health-probe, the demo, the README's server examples, three replicas on Redis.
@@ -164,9 +165,13 @@ $(LINTER): Makefile
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 
 .PHONY: bench
-bench: build $(GHZ) ## Go benchmarks, then server CPU per call of each RPC next to the health check (ghz).
+bench: build barehealth $(GHZ) ## Go benchmarks, then each RPC's server CPU per call over a bare grpc-go server (ghz), scale and startup figures.
 	go test -run '^$$' -bench . -benchmem ./...
 	PATH="$(BIN):$$PATH" scripts/bench-grpc.sh
+
+.PHONY: barehealth
+barehealth: ## Build bin/barehealth, the bare grpc-go health server scripts/bench-grpc.sh measures against.
+	go build -o $(BIN)/barehealth ./scripts/barehealth
 
 .PHONY: tools
 tools: ## Install the pinned grpcurl, grpc-health-probe and golangci-lint into bin/ and build buf and the protoc plugins, in parallel.

@@ -3,6 +3,7 @@
 # Each prints the command it runs, then scopeguard's answer.
 #
 #   examples/grpcurl.sh check              CheckScopes with granted scopes
+#   examples/grpcurl.sh check-basic        the same in DECISION_VIEW_BASIC (the hot path)
 #   examples/grpcurl.sh check-token        CheckScopes with $ACCESS_TOKEN
 #   examples/grpcurl.sh plan               PlanScopes for a small e-commerce sync
 #   examples/grpcurl.sh explain [BODY]     ExplainError on the seed case (BODY: a
@@ -42,6 +43,9 @@ case "${1:-}" in
 check)
   call CheckScopes '{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"POST","path":"https://api.hubapi.com/crm/v3/objects/0-3/search"}],"grantedScopes":["crm.objects.contacts.read"]}'
   ;;
+check-basic)
+  call CheckScopes '{"endpoints":[{"method":"GET","path":"/crm/v3/objects/contacts"},{"method":"POST","path":"https://api.hubapi.com/crm/v3/objects/0-3/search"}],"grantedScopes":["crm.objects.contacts.read"],"view":"DECISION_VIEW_BASIC"}'
+  ;;
 check-token)
   : "${ACCESS_TOKEN:?set ACCESS_TOKEN}"
   call CheckScopes '{"endpoints":[{"method":"GET","path":"/account-info/v3/activity/audit-logs"}],"accessToken":"'"$ACCESS_TOKEN"'"}'
@@ -64,7 +68,7 @@ refresh)
   call RefreshToken '{"refreshToken":"'"$REFRESH_TOKEN"'","app":"'"${APP:-demo}"'"}'
   ;;
 *)
-  sed -n '2,15p' "$0" >&2
+  sed -n '2,16p' "$0" >&2
   exit 2
   ;;
 esac

@@ -64,6 +64,12 @@ export SCOPEGUARD_ADDR=$addr
 out=$(examples/grpcurl.sh check)
 expect_contains "recipe: CheckScopes by scopes" "$out" '"verdict": "VERDICT_MISSING_SCOPES"'
 expect_contains "recipe: CheckScopes names the missing scope" "$out" '"crm.objects.deals.read"'
+out=$(examples/grpcurl.sh check-basic)
+expect_contains "recipe: CheckScopes in the basic view" "$out" '"missingScopes": [
+        "crm.objects.deals.read"'
+if [[ "$out" == *'"operation"'* || "$out" == *'"explanation"'* ]]; then
+  fail "recipe: the basic view carries full decisions: $out"
+fi
 out=$(examples/grpcurl.sh plan)
 expect_contains "recipe: PlanScopes" "$out" '"crm.objects.contacts.write"'
 expect_contains "recipe: PlanScopes install URL" "$out" '"authorizeUrl": "https://app.hubspot.com/oauth/authorize?client_id='

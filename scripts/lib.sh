@@ -1,15 +1,16 @@
 # Shell helpers shared by scripts/e2e.sh, scripts/bench-grpc.sh and
 # examples/demo.sh. Source it from the repository root.
 
-# start_scopeguard LOG ARGS...: starts `bin/scopeguard serve` on a free port
-# with JSON logs to LOG, no shutdown drain (no load balancer is in front of
-# it) and the extra ARGS, waits until it listens, and sets $scopeguard_pid,
-# $addr and (when ARGS enable them) $metrics_addr and $http_addr. Returns 1
+# start_scopeguard LOG ARGS...: starts `bin/scopeguard serve` (or
+# $SCOPEGUARD_BIN) on a free port with JSON logs to LOG, no shutdown drain (no
+# load balancer is in front of it) and the extra ARGS, waits until it listens,
+# and sets $scopeguard_pid, $addr and (when ARGS enable them) $metrics_addr and
+# $http_addr. Returns 1
 # if the server exits or does not listen within 10 s (LOG says why).
 start_scopeguard() {
   local log=$1
   shift
-  bin/scopeguard serve --listen 127.0.0.1:0 --log-format json --shutdown-drain 0s "$@" >"$log" 2>&1 &
+  "${SCOPEGUARD_BIN:-bin/scopeguard}" serve --listen 127.0.0.1:0 --log-format json --shutdown-drain 0s "$@" >"$log" 2>&1 &
   scopeguard_pid=$!
   addr="" metrics_addr="" http_addr=""
   for _ in $(seq 200); do

@@ -11,7 +11,6 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -44,12 +43,10 @@ type caller struct {
 	entry *callers.Caller
 	// hubspot is the caller's budget of HubSpot requests; nil means no limit.
 	hubspot *rate.Limiter
-	// labels are the caller's metric labels, built once.
-	labels prometheus.Labels
 }
 
 func newCaller(id string, entry *callers.Caller, budget *rate.Limiter) *caller {
-	return &caller{id: id, entry: entry, hubspot: budget, labels: prometheus.Labels{"caller": id}}
+	return &caller{id: id, entry: entry, hubspot: budget}
 }
 
 func (c *caller) mayUse(app string) bool { return c.entry == nil || c.entry.MayUse(app) }
@@ -70,8 +67,6 @@ const (
 
 type identityKey struct{}
 
-var unidentifiedLabels = prometheus.Labels{"caller": callers.Reserved}
-
 // CallerID returns the id of the caller that made the call, from its
 // context: the callers file's id, callers.Reserved ("anonymous") on a server
 // without a callers file, and false when the call named no caller.
@@ -86,15 +81,6 @@ func CallerID(ctx context.Context) (string, bool) {
 func callerFrom(ctx context.Context) *caller {
 	id, _ := ctx.Value(identityKey{}).(identity)
 	return id.caller
-}
-
-// callerLabels is the gRPC metrics' "caller" label: bounded, since ids come
-// from the callers file.
-func callerLabels(ctx context.Context) prometheus.Labels {
-	if c := callerFrom(ctx); c != nil {
-		return c.labels
-	}
-	return unidentifiedLabels
 }
 
 // callerTable is one loaded callers file with each caller's budget.

@@ -171,8 +171,8 @@ func TestCallerInLogsAndMetrics(t *testing.T) {
 	}
 	metrics := scrape(t, ts.metrics)
 	for _, series := range []string{
-		`grpc_server_handled_total{caller="checkout",grpc_code="OK",grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 1`,
-		`grpc_server_handled_total{caller="anonymous",grpc_code="Unauthenticated",grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 1`,
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 1`,
+		`grpc_server_handled_total{grpc_code="Unauthenticated",grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 1`,
 		`scopeguard_caller_rejections_total{caller="anonymous",reason="unauthenticated"} 1`,
 	} {
 		if !strings.Contains(metrics, series) {

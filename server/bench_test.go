@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -50,13 +52,23 @@ func BenchmarkUnaryCalls(b *testing.B) {
 			}
 		}
 	})
-	b.Run("CheckScopes", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := c.CheckScopes(b.Context(), check); err != nil {
-				b.Fatal(err)
+	for _, view := range []scopeguardv1.DecisionView{scopeguardv1.DecisionView_DECISION_VIEW_BASIC, scopeguardv1.DecisionView_DECISION_VIEW_FULL} {
+		for _, n := range []int{2, 100} {
+			req := proto.CloneOf(check)
+			req.View = view
+			req.Endpoints = nil
+			for i := range n {
+				req.Endpoints = append(req.Endpoints, check.GetEndpoints()[i%2])
 			}
+			b.Run(fmt.Sprintf("CheckScopes/%s/%d", strings.TrimPrefix(view.String(), "DECISION_VIEW_"), n), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := c.CheckScopes(b.Context(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
-	})
+	}
 }
 
 // BenchmarkHugeGrantedScopes is the CPU a refused oversized granted_scopes

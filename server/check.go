@@ -16,20 +16,28 @@ import (
 
 // CheckScopes decides, endpoint by endpoint, whether the granted scopes (or
 // the scopes of an access token, introspected once and cached) allow the
-// call. Missing scopes and unknown endpoints are answers, not errors.
+// call. Missing scopes and unknown endpoints are answers, not errors. The
+// basic view gets the same verdicts and missing scopes without the rest.
 func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopesRequest) (*scopeguardv1.CheckScopesResponse, error) {
 	if err := checkGrantedNames(ctx, req.GetGrantedScopes()); err != nil {
 		return nil, err
 	}
 	resp := &scopeguardv1.CheckScopesResponse{}
+	full := isFull(req.GetView())
 	app := req.GetAppType()
 	var grants catalog.Grants
+	var inactive *hubspot.TokenInfo // the introspected token, when HubSpot says it is inactive
 	if token := req.GetAccessToken(); token != "" {
 		info, err := s.introspect(ctx, req.GetApp(), token)
 		if err != nil {
 			return nil, toStatus(ctx, err)
 		}
-		resp.Token = tokenInfo(info, token)
+		if !info.Active {
+			inactive = info
+		}
+		if full {
+			resp.Token = tokenInfo(info, token)
+		}
 		if app == scopeguardv1.AppType_APP_TYPE_UNSPECIFIED {
 			app = appTypeOf(info.Credential)
 		}
@@ -37,19 +45,21 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 	} else {
 		grants = s.catalog.NewGrants(req.GetGrantedScopes()...)
 	}
-	resp.GrantedScopes = clipNames(grants.Scopes(), maxGrantedNames)
-	resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
-	resp.RetiredScopes = retiredScopes(grants.Retired())
+	if full {
+		resp.GrantedScopes = clipNames(grants.Scopes(), maxGrantedNames)
+		resp.UnknownScopes = clipNames(grants.Unknown(), maxEchoedUnknown)
+		resp.RetiredScopes = retiredScopes(grants.Retired())
+	}
 
-	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants)
+	b, bad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, grants, req.GetView())
 	if len(bad) > 0 {
 		return nil, endpointErrors(ctx, bad)
 	}
 	resp.Decisions = b.decisions
 	resp.Allowed = true
 	for _, d := range b.decisions {
-		if resp.Token != nil && !resp.Token.GetActive() {
-			markInactive(d, hubspot.InactiveReason(resp.Token.GetInactiveReason()))
+		if inactive != nil {
+			markInactive(d, inactive.InactiveReason, full)
 		}
 		switch d.GetVerdict() {
 		case scopeguardv1.Verdict_VERDICT_ALLOWED, scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED:
@@ -67,15 +77,18 @@ func (s *Service) CheckScopes(ctx context.Context, req *scopeguardv1.CheckScopes
 }
 
 // markInactive turns a decision for an expired, revoked or misused token
-// into VERDICT_TOKEN_INACTIVE, keeping what the endpoint would need, and
-// says what to do about the token.
-func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReason) {
+// into VERDICT_TOKEN_INACTIVE, keeping what the endpoint would need, and in
+// the full view says what to do about the token.
+func markInactive(d *scopeguardv1.EndpointDecision, reason hubspot.InactiveReason, full bool) {
 	if d.GetVerdict() == scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT {
 		return
 	}
 	d.Verdict = scopeguardv1.Verdict_VERDICT_TOKEN_INACTIVE
 	d.SatisfiedBy = nil
 	d.MissingScopes = nil
+	if !full {
+		return
+	}
 	var fix string
 	switch reason {
 	case hubspot.InactiveBearerPrefixed:

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
@@ -73,6 +74,10 @@ var (
 // fields to the tests about them.
 var decisionCore = protocmp.IgnoreFields(&scopeguardv1.EndpointDecision{}, "operation", "explanation", "notices", "suggestions")
 
+// check asks CheckScopes for the full answer to req, and again for the
+// basic view, which must be exactly the full answer's verdicts, satisfying
+// sets and missing scopes: every test that checks through it proves both
+// views agree. (So each check counts its decisions twice in the metrics.)
 func check(t *testing.T, ts *testServer, req *scopeguardv1.CheckScopesRequest) *scopeguardv1.CheckScopesResponse {
 	t.Helper()
 	resp, err := ts.client().CheckScopes(t.Context(), req)
@@ -82,7 +87,38 @@ func check(t *testing.T, ts *testServer, req *scopeguardv1.CheckScopesRequest) *
 	if len(resp.GetDecisions()) != len(req.GetEndpoints()) {
 		t.Fatalf("%d decisions for %d endpoints", len(resp.GetDecisions()), len(req.GetEndpoints()))
 	}
+	basicReq := proto.CloneOf(req)
+	basicReq.View = scopeguardv1.DecisionView_DECISION_VIEW_BASIC
+	basic, err := ts.client().CheckScopes(t.Context(), basicReq)
+	if err != nil {
+		t.Fatalf("CheckScopes in the basic view: %v", err)
+	}
+	if diff := cmp.Diff(basicCheck(resp), basic, protocmp.Transform()); diff != "" {
+		t.Errorf("basic view differs from the full answer's verdicts and missing scopes (-full +basic):\n%s", diff)
+	}
 	return resp
+}
+
+// basicCheck is what the basic view keeps of a full CheckScopes answer.
+func basicCheck(full *scopeguardv1.CheckScopesResponse) *scopeguardv1.CheckScopesResponse {
+	return &scopeguardv1.CheckScopesResponse{
+		Allowed:       full.GetAllowed(),
+		Decisions:     basicDecisions(full.GetDecisions()),
+		MissingScopes: full.GetMissingScopes(),
+	}
+}
+
+// basicDecisions is what the basic view keeps of full decisions.
+func basicDecisions(full []*scopeguardv1.EndpointDecision) []*scopeguardv1.EndpointDecision {
+	out := make([]*scopeguardv1.EndpointDecision, len(full))
+	for i, d := range full {
+		out[i] = &scopeguardv1.EndpointDecision{
+			Verdict:       d.GetVerdict(),
+			SatisfiedBy:   d.GetSatisfiedBy(),
+			MissingScopes: d.GetMissingScopes(),
+		}
+	}
+	return out
 }
 
 func TestCheckScopesVerdicts(t *testing.T) {
@@ -982,17 +1018,72 @@ func TestCheckScopesCountsDecisionsByVerdict(t *testing.T) {
 		},
 		GrantedScopes: []string{"crm.objects.contacts.read"},
 	})
+	// check asks twice, in the full and the basic view: both count.
 	body := scrape(t, ts.metrics)
 	for _, series := range []string{
-		`scopeguard_decisions_total{verdict="VERDICT_ALLOWED"} 2`,
-		`scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"} 1`,
-		`scopeguard_decisions_total{verdict="VERDICT_UNKNOWN_ENDPOINT"} 1`,
-		`scopeguard_decisions_total{verdict="VERDICT_NO_SCOPES_REQUIRED"} 1`,
-		`scopeguard_decisions_total{verdict="VERDICT_REQUIREMENT_UNKNOWN"} 1`,
+		`scopeguard_decisions_total{verdict="VERDICT_ALLOWED"} 4`,
+		`scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"} 2`,
+		`scopeguard_decisions_total{verdict="VERDICT_UNKNOWN_ENDPOINT"} 2`,
+		`scopeguard_decisions_total{verdict="VERDICT_NO_SCOPES_REQUIRED"} 2`,
+		`scopeguard_decisions_total{verdict="VERDICT_REQUIREMENT_UNKNOWN"} 2`,
 		`scopeguard_decisions_total{verdict="VERDICT_WRONG_CREDENTIAL_TYPE"} 0`,
 	} {
 		if !strings.Contains(body, series+"\n") {
 			t.Errorf("/metrics lacks %s", series)
 		}
 	}
+}
+
+// TestCheckScopesViews pins what each view carries: unspecified is the
+// full answer, the basic one is the verdicts and missing scopes alone (the
+// check helper proves they agree everywhere), and an undefined view is
+// refused.
+func TestCheckScopesViews(t *testing.T) {
+	t.Parallel()
+	ts := offlineOn(t, checkDay)
+	req := &scopeguardv1.CheckScopesRequest{
+		Endpoints: []*scopeguardv1.Endpoint{
+			endpoint("GET", "/crm/v3/objects/contacts/123?archived=false"),
+			endpoint("POST", "/crm/v3/objects/deals/search"),
+			endpoint("GET", "/crm/v3/objects/contacts/123/widgets"),
+		},
+		GrantedScopes: []string{"crm.objects.contacts.read", "not.a.scope"},
+	}
+	ask := func(view scopeguardv1.DecisionView) *scopeguardv1.CheckScopesResponse {
+		r := proto.CloneOf(req)
+		r.View = view
+		resp, err := ts.client().CheckScopes(t.Context(), r)
+		if err != nil {
+			t.Fatalf("CheckScopes(view %v): %v", view, err)
+		}
+		return resp
+	}
+	unspecified := ask(scopeguardv1.DecisionView_DECISION_VIEW_UNSPECIFIED)
+	full := ask(scopeguardv1.DecisionView_DECISION_VIEW_FULL)
+	if diff := cmp.Diff(full, unspecified, protocmp.Transform()); diff != "" {
+		t.Errorf("unspecified view differs from the full one (-full +unspecified):\n%s", diff)
+	}
+	basic := ask(scopeguardv1.DecisionView_DECISION_VIEW_BASIC)
+	want := &scopeguardv1.CheckScopesResponse{
+		Decisions: []*scopeguardv1.EndpointDecision{
+			{Verdict: scopeguardv1.Verdict_VERDICT_ALLOWED, SatisfiedBy: set("crm.objects.contacts.read")},
+			{Verdict: scopeguardv1.Verdict_VERDICT_MISSING_SCOPES, MissingScopes: []string{"crm.objects.deals.read"}},
+			{Verdict: scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT},
+		},
+		MissingScopes: []string{"crm.objects.deals.read"},
+	}
+	if diff := cmp.Diff(want, basic, protocmp.Transform()); diff != "" {
+		t.Errorf("basic answer (-want +got):\n%s", diff)
+	}
+	if len(full.GetDecisions()[2].GetSuggestions()) == 0 || len(full.GetUnknownScopes()) != 1 {
+		t.Errorf("full answer lacks the suggestions or the unknown scope this test relies on: %v", full)
+	}
+	if size := proto.Size(basic); size >= 100 {
+		t.Errorf("basic answer is %d bytes, want under 100 (the full one is %d)", size, proto.Size(full))
+	}
+
+	r := proto.CloneOf(req)
+	r.View = 3
+	_, err := ts.client().CheckScopes(t.Context(), r)
+	wantStatus(t, err, codes.InvalidArgument, scopeguardv1.ErrorReason_INVALID_REQUEST, []string{"view"})
 }

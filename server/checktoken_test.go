@@ -125,7 +125,8 @@ func TestCheckScopesByActiveOAuthToken(t *testing.T) {
 	}
 
 	// HubSpot was asked once, through 2026-03 introspection with the app's
-	// credentials; the second check is answered from the cache.
+	// credentials; the later checks (each check asks in the full and the
+	// basic view) are answered from the cache.
 	again := check(t, env.testServer, req)
 	if diff := cmp.Diff(resp, again, protocmp.Transform()); diff != "" {
 		t.Errorf("second check differs (-first +second):\n%s", diff)
@@ -144,10 +145,10 @@ func TestCheckScopesByActiveOAuthToken(t *testing.T) {
 	body := scrape(t, env.metrics)
 	for _, series := range []string{
 		`scopeguard_cache_lookups_total{cache="introspection",result="miss"} 1`,
-		`scopeguard_cache_lookups_total{cache="introspection",result="hit"} 1`,
+		`scopeguard_cache_lookups_total{cache="introspection",result="hit"} 3`,
 		`scopeguard_hubspot_calls_total{endpoint="introspect",outcome="ok"} 1`,
-		`scopeguard_decisions_total{verdict="VERDICT_ALLOWED"} 2`,
-		`scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"} 2`,
+		`scopeguard_decisions_total{verdict="VERDICT_ALLOWED"} 4`,
+		`scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"} 4`,
 	} {
 		if !strings.Contains(body, series+"\n") {
 			t.Errorf("/metrics lacks %s", series)
@@ -273,8 +274,9 @@ func TestCheckScopesByInactiveToken(t *testing.T) {
 			if n := upstreamCalls(env.fake); n != tt.upstream {
 				t.Errorf("HubSpot received %d requests for two checks, want %d", n, tt.upstream)
 			}
-			if body := scrape(t, env.metrics); !strings.Contains(body, `scopeguard_decisions_total{verdict="VERDICT_TOKEN_INACTIVE"} 4`+"\n") {
-				t.Errorf("/metrics does not count 4 inactive-token decisions")
+			// Two checks, each in the full and the basic view.
+			if body := scrape(t, env.metrics); !strings.Contains(body, `scopeguard_decisions_total{verdict="VERDICT_TOKEN_INACTIVE"} 8`+"\n") {
+				t.Errorf("/metrics does not count 8 inactive-token decisions")
 			}
 			env.assertNoSecrets(t, nil, token)
 		})

@@ -29,6 +29,9 @@ type Config struct {
 	LogFormat string
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string
+	// LogCalls selects the calls that get a "finished call" log line:
+	// LogCallsAll, LogCallsErrors or LogCallsNone.
+	LogCalls string
 	// MaxRecvBytes caps one request message.
 	MaxRecvBytes int
 	// MaxConcurrentStreams caps concurrent calls per client connection.
@@ -105,6 +108,9 @@ func DefaultConfig() Config {
 		Listen:    "127.0.0.1:50051",
 		LogFormat: "text",
 		LogLevel:  "info",
+		// Successful calls are counted by the metrics; a line for each
+		// would cost more server CPU than a CheckScopes answer.
+		LogCalls: LogCallsErrors,
 		// A request may carry 1,000 endpoints of up to 4 KiB each, or a
 		// 1 MiB error body: 8 MiB leaves room for both.
 		MaxRecvBytes:         8 << 20,
@@ -132,6 +138,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "gRPC listen address (host:port)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, `log format: "text" or "json"`)
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, `lowest level logged: "debug", "info", "warn" or "error"`)
+	fs.StringVar(&c.LogCalls, "log-calls", c.LogCalls, `calls that get a log line: "all", "errors" (those that did not end OK) or "none"`)
 	fs.IntVar(&c.MaxRecvBytes, "max-recv-bytes", c.MaxRecvBytes, "largest request message accepted, in bytes")
 	fs.UintVar(&c.MaxConcurrentStreams, "max-concurrent-streams", c.MaxConcurrentStreams, "concurrent calls allowed per client connection")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long graceful shutdown waits for open calls before cutting them")
@@ -223,6 +230,11 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level: %w", err))
 	}
+	switch c.LogCalls {
+	case LogCallsAll, LogCallsErrors, LogCallsNone:
+	default:
+		errs = append(errs, fmt.Errorf(`--log-calls %q: want "all", "errors" or "none"`, c.LogCalls))
+	}
 	if c.MaxRecvBytes < 64<<10 {
 		errs = append(errs, fmt.Errorf("--max-recv-bytes %d: want at least 65536", c.MaxRecvBytes))
 	}
@@ -295,6 +307,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("listen", c.Listen),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel),
+		slog.String("log_calls", c.LogCalls),
 		slog.Int("max_recv_bytes", c.MaxRecvBytes),
 		slog.Uint64("max_concurrent_streams", uint64(c.MaxConcurrentStreams)),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),

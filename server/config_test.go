@@ -65,12 +65,12 @@ func TestApplyEnv(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Listen: "nope", HTTPListen: "8080", LogFormat: "xml", LogLevel: "loud", MaxRecvBytes: 1, ShutdownTimeout: -1}
+	cfg := Config{Listen: "nope", HTTPListen: "8080", LogFormat: "xml", LogLevel: "loud", LogCalls: "some", MaxRecvBytes: 1, ShutdownTimeout: -1}
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, flagName := range []string{"--listen", "--http-listen", "--log-format", "--log-level", "--max-recv-bytes", "--max-concurrent-streams", "--shutdown-timeout"} {
+	for _, flagName := range []string{"--listen", "--http-listen", "--log-format", "--log-level", "--log-calls", "--max-recv-bytes", "--max-concurrent-streams", "--shutdown-timeout"} {
 		if !strings.Contains(err.Error(), flagName) {
 			t.Errorf("Validate error does not mention %s: %v", flagName, err)
 		}

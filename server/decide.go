@@ -63,29 +63,50 @@ type matched struct {
 type batch struct {
 	decisions []*scopeguardv1.EndpointDecision
 	matches   []matched
-	today     string // UTC date, for sunsets
+	// full is false for DECISION_VIEW_BASIC: decisions then carry only
+	// their verdict, satisfying alternative and missing scopes, and nothing
+	// else is built for them.
+	full  bool
+	today string // UTC date, for sunsets and retirement
+}
+
+// isFull reports whether view asks for whole decisions.
+func isFull(view scopeguardv1.DecisionView) bool {
+	return view != scopeguardv1.DecisionView_DECISION_VIEW_BASIC
 }
 
 // decideAll matches every endpoint and judges it against grants for the
-// credential kind. An endpoint the matcher cannot use at all (foreign host,
-// malformed path, unsupported method) comes back as an *endpointError per
-// such field instead; field names the list in the request.
-func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, app scopeguardv1.AppType, grants catalog.Grants) (*batch, []*endpointError) {
+// credential kind, building the decisions view asks for. An endpoint the
+// matcher cannot use at all (foreign host, malformed path, unsupported
+// method) comes back as an *endpointError per such field instead; field
+// names the list in the request.
+func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, app scopeguardv1.AppType, grants catalog.Grants, view scopeguardv1.DecisionView) (*batch, []*endpointError) {
 	b := &batch{
 		decisions: make([]*scopeguardv1.EndpointDecision, len(endpoints)),
 		matches:   make([]matched, len(endpoints)),
-		today:     d.now().UTC().Format(time.DateOnly),
+		full:      isFull(view),
+		// Both views need the date: a retired endpoint is retired in each.
+		today: d.now().UTC().Format(time.DateOnly),
 	}
+	// The decisions are allocated together: one allocation per request
+	// instead of one per endpoint.
+	decisions := make([]scopeguardv1.EndpointDecision, len(endpoints))
 	var bad []*endpointError
 	suggested := 0
 	for i, ep := range endpoints {
-		dec := &scopeguardv1.EndpointDecision{Endpoint: ep}
+		dec := &decisions[i]
+		if b.full {
+			dec.Endpoint = ep
+		}
 		b.decisions[i] = dec
 		m, err := d.catalog.Match(ep.GetMethod(), ep.GetPath())
 		var unknown *catalog.UnknownEndpointError
 		switch {
 		case errors.As(err, &unknown):
 			dec.Verdict = scopeguardv1.Verdict_VERDICT_UNKNOWN_ENDPOINT
+			if !b.full {
+				break
+			}
 			dec.Explanation = "No HubSpot endpoint " + unknown.Method + " " + unknown.Path + " is known."
 			if suggested < suggestedPerRequest {
 				suggested++
@@ -106,58 +127,80 @@ func (d *decider) decideAll(field string, endpoints []*scopeguardv1.Endpoint, ap
 		default:
 			parts := d.partsFor(m, app)
 			b.matches[i] = matched{parts: parts, req: m.Requirement(app)}
-			dec.Operation = parts.operation
-			dec.Alternatives = parts.alternatives
-			dec.Notices = parts.notices
+			if b.full {
+				dec.Operation = parts.operation
+				dec.Alternatives = parts.alternatives
+				dec.Notices = parts.notices
+			}
 			b.judge(i, app, grants)
 		}
 	}
 	return b, bad
 }
 
-// judge sets decision i's verdict, satisfying alternative, missing scopes
-// and explanation from grants. Unknown endpoints keep their answer.
+// judge sets decision i's verdict, satisfying alternative and missing
+// scopes from grants, and in the full view its explanation. Unknown
+// endpoints keep their answer. The verdict is decided the same way in
+// every view.
 func (b *batch) judge(i int, app scopeguardv1.AppType, grants catalog.Grants) {
 	m := b.matches[i]
 	if m.parts == nil {
 		return
 	}
 	dec := b.decisions[i]
-	label := m.parts.label
 	dec.SatisfiedBy, dec.MissingScopes = nil, nil
 	if m.parts.op.RetiredBy(b.today) {
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_RETIRED
-		dec.Explanation = retiredExplanation(label, m.parts.op)
+		if b.full {
+			dec.Explanation = retiredExplanation(m.parts.label, m.parts.op)
+		}
 		return
 	}
 	ev := m.req.Evaluate(grants)
 	switch {
 	case ev.NotAccepted:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_WRONG_CREDENTIAL_TYPE
-		dec.Explanation = label + " cannot be called with " + appTypeWords(app) + " whatever its scopes; use " + acceptedWords(m.parts.operation) + "."
 	case ev.Unknown:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_REQUIREMENT_UNKNOWN
-		dec.Explanation = label + " is a known endpoint, but no HubSpot source says which scopes it needs, so scopeguard cannot vouch for the call."
 	case ev.NoScopesRequired:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED
-		dec.Explanation = label + " needs no scope."
 	case ev.Allowed:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_ALLOWED
 		dec.SatisfiedBy = m.parts.alternative(ev.SatisfiedBy)
-		dec.Explanation = label + " is allowed by " + strings.Join(ev.SatisfiedBy, " + ") + "."
 	default:
 		dec.Verdict = scopeguardv1.Verdict_VERDICT_MISSING_SCOPES
 		dec.MissingScopes = ev.Missing
-		dec.Explanation = missingExplanation(label, ev.Missing, len(m.parts.alternatives), app)
+	}
+	if b.full {
+		dec.Explanation = b.explanation(m, dec.GetVerdict(), ev, app, grants)
+	}
+}
+
+// explanation is the sentence a full decision gives for its verdict.
+func (b *batch) explanation(m matched, verdict scopeguardv1.Verdict, ev catalog.Evaluation, app scopeguardv1.AppType, grants catalog.Grants) string {
+	label := m.parts.label
+	var text string
+	switch verdict {
+	case scopeguardv1.Verdict_VERDICT_WRONG_CREDENTIAL_TYPE:
+		text = label + " cannot be called with " + appTypeWords(app) + " whatever its scopes; use " + acceptedWords(m.parts.operation) + "."
+	case scopeguardv1.Verdict_VERDICT_REQUIREMENT_UNKNOWN:
+		text = label + " is a known endpoint, but no HubSpot source says which scopes it needs, so scopeguard cannot vouch for the call."
+	case scopeguardv1.Verdict_VERDICT_NO_SCOPES_REQUIRED:
+		text = label + " needs no scope."
+	case scopeguardv1.Verdict_VERDICT_ALLOWED:
+		text = label + " is allowed by " + strings.Join(ev.SatisfiedBy, " + ") + "."
+	default:
+		text = missingExplanation(label, ev.Missing, len(m.parts.alternatives), app)
 		if held := grants.Retired(); len(held) > 0 {
-			dec.Explanation += " " + retiredGrantsSentence(held)
+			text += " " + retiredGrantsSentence(held)
 		}
 	}
 	if sunset := m.parts.operation.GetSunsetDate(); sunset != "" && sunset <= b.today {
 		// Compared as text: "2026-04-30" and month-precision "2027-09"
 		// both sort before any later YYYY-MM-DD.
-		dec.Explanation += " HubSpot's support for it ended (" + sunset + "): calls may fail whatever the scopes; move to a supported version."
+		text += " HubSpot's support for it ended (" + sunset + "): calls may fail whatever the scopes; move to a supported version."
 	}
+	return text
 }
 
 // plannable lists the requirement of every endpoint a plan must cover:

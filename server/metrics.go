@@ -1,14 +1,18 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
 	"github.com/eshopman/scopeguard/server/hubspot"
@@ -16,11 +20,11 @@ import (
 )
 
 // Metrics are the Prometheus series scopeguard exports on /metrics: the
-// standard gRPC server metrics (go-grpc-middleware's prometheus provider),
-// Go runtime and process metrics, and scopeguard's own counters.
+// standard gRPC server metrics (see grpcMetrics), Go runtime and process
+// metrics, and scopeguard's own counters.
 type Metrics struct {
 	registry *prometheus.Registry
-	grpc     *grpcprom.ServerMetrics
+	grpc     *grpcMetrics
 
 	decisions            *prometheus.CounterVec
 	decisionsByVerdict   map[scopeguardv1.Verdict]prometheus.Counter
@@ -46,9 +50,7 @@ func NewMetrics() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		registry: reg,
-		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
-			grpcprom.WithHistogramBuckets([]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5}),
-		), grpcprom.WithContextLabels("caller")),
+		grpc:     newGRPCMetrics(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scopeguard_decisions_total",
 			Help: "Endpoint decisions made by CheckScopes and PlanScopes, by verdict.",
@@ -101,7 +103,8 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.grpc, m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
+		m.grpc.started, m.grpc.handled, m.grpc.received, m.grpc.sent, m.grpc.handling,
+		m.decisions, m.explanations, m.catalogDisagreements, m.upstreamCalls, m.refreshes, m.cacheLookups,
 		m.callerRejections, m.callersReloads, m.connectionsOpen, m.connectionsRefused,
 		m.undecodableRequests,
 	)
@@ -224,4 +227,162 @@ func result(err error) string {
 // bounded: caller ids come from the callers file.
 func (m *Metrics) countCallerRejection(caller, reason string) {
 	m.callerRejections.WithLabelValues(caller, reason).Inc()
+}
+
+// grpcMetrics are the standard gRPC server series, with the names, labels
+// and help of go-grpc-middleware's prometheus provider (which dashboards
+// know), kept by a leaner interceptor: every series of every registered
+// method is resolved once, before serving, so a call costs a map read and
+// a few atomic adds. The provider looked up five series by their label
+// values and built a reporter on every call, the largest part of the
+// interceptor chain's cost.
+type grpcMetrics struct {
+	started, handled, received, sent *prometheus.CounterVec
+	handling                         *prometheus.HistogramVec
+	// methods holds each registered method's series by full method name
+	// ("/scopeguard.v1.ScopeGuardService/CheckScopes"). Written by
+	// register before the server serves, read-only afterwards.
+	methods map[string]*methodSeries
+}
+
+// methodSeries are one method's resolved series.
+type methodSeries struct {
+	started, received, sent prometheus.Counter
+	handled                 [codes.Unauthenticated + 1]prometheus.Counter // by the codes gRPC defines
+	handling                prometheus.Observer
+	// handledOther counts a call that ended with a code gRPC does not
+	// define (a handler may build any status).
+	handledOther func(codes.Code) prometheus.Counter
+}
+
+func newGRPCMetrics() *grpcMetrics {
+	labels := []string{"grpc_type", "grpc_service", "grpc_method"}
+	return &grpcMetrics{
+		started: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_started_total",
+			Help: "Total number of RPCs started on the server.",
+		}, labels),
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_handled_total",
+			Help: "Total number of RPCs completed on the server, regardless of success or failure.",
+		}, append(labels[:3:3], "grpc_code")),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_msg_received_total",
+			Help: "Total number of RPC stream messages received on the server.",
+		}, labels),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_server_msg_sent_total",
+			Help: "Total number of gRPC stream messages sent by the server.",
+		}, labels),
+		handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "grpc_server_handling_seconds",
+			Help:    "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5},
+		}, labels),
+		methods: map[string]*methodSeries{},
+	}
+}
+
+// register resolves the series of every method gs serves (so each shows
+// on /metrics from the start, at zero). Call it after registering the
+// services and before serving.
+func (g *grpcMetrics) register(gs *grpc.Server) {
+	for service, info := range gs.GetServiceInfo() {
+		for _, method := range info.Methods {
+			g.methods["/"+service+"/"+method.Name] = g.series(methodType(method.IsClientStream, method.IsServerStream), service, method.Name)
+		}
+	}
+}
+
+func (g *grpcMetrics) series(typ, service, method string) *methodSeries {
+	s := &methodSeries{
+		started:  g.started.WithLabelValues(typ, service, method),
+		received: g.received.WithLabelValues(typ, service, method),
+		sent:     g.sent.WithLabelValues(typ, service, method),
+		handling: g.handling.WithLabelValues(typ, service, method),
+		handledOther: func(code codes.Code) prometheus.Counter {
+			return g.handled.WithLabelValues(typ, service, method, code.String())
+		},
+	}
+	for code := range s.handled {
+		s.handled[code] = g.handled.WithLabelValues(typ, service, method, codes.Code(code).String())
+	}
+	return s
+}
+
+// seriesFor returns a call's series: resolved at registration, or (for a
+// method no service registered, which gRPC does not route through
+// interceptors today) looked up now.
+func (g *grpcMetrics) seriesFor(fullMethod, typ string) *methodSeries {
+	if s, ok := g.methods[fullMethod]; ok {
+		return s
+	}
+	service, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	return g.series(typ, service, method)
+}
+
+func methodType(clientStream, serverStream bool) string {
+	switch {
+	case clientStream && serverStream:
+		return "bidi_stream"
+	case clientStream:
+		return "client_stream"
+	case serverStream:
+		return "server_stream"
+	}
+	return "unary"
+}
+
+// finished counts a call's end: its code and how long it took.
+func (s *methodSeries) finished(err error, start time.Time) {
+	if code := status.Code(err); int(code) < len(s.handled) {
+		s.handled[code].Inc()
+	} else {
+		s.handledOther(code).Inc()
+	}
+	s.handling.Observe(time.Since(start).Seconds())
+}
+
+func (g *grpcMetrics) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	s := g.seriesFor(info.FullMethod, "unary")
+	s.started.Inc()
+	s.received.Inc()
+	resp, err := handler(ctx, req)
+	if err == nil {
+		s.sent.Inc()
+	}
+	s.finished(err, start)
+	return resp, err
+}
+
+func (g *grpcMetrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	s := g.seriesFor(info.FullMethod, methodType(info.IsClientStream, info.IsServerStream))
+	s.started.Inc()
+	err := handler(srv, &countedStream{ServerStream: ss, series: s})
+	s.finished(err, start)
+	return err
+}
+
+// countedStream counts a stream's messages.
+type countedStream struct {
+	grpc.ServerStream
+	series *methodSeries
+}
+
+func (c *countedStream) SendMsg(m any) error {
+	err := c.ServerStream.SendMsg(m)
+	if err == nil {
+		c.series.sent.Inc()
+	}
+	return err
+}
+
+func (c *countedStream) RecvMsg(m any) error {
+	err := c.ServerStream.RecvMsg(m)
+	if err == nil {
+		c.series.received.Inc()
+	}
+	return err
 }

@@ -12,11 +12,12 @@ import (
 
 // PlanScopes finds the least-privileged scope set covering the endpoints an
 // integration needs, the extra scopes its optional endpoints would add, and
-// the install URL requesting both.
+// the install URL requesting both. The view trims the decisions, never the
+// plan.
 func (s *Service) PlanScopes(ctx context.Context, req *scopeguardv1.PlanScopesRequest) (*scopeguardv1.PlanScopesResponse, error) {
 	app := req.GetAppType()
-	required, requiredBad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, catalog.Grants{})
-	optional, optionalBad := s.decider.decideAll("optional_endpoints", req.GetOptionalEndpoints(), app, catalog.Grants{})
+	required, requiredBad := s.decider.decideAll("endpoints", req.GetEndpoints(), app, catalog.Grants{}, req.GetView())
+	optional, optionalBad := s.decider.decideAll("optional_endpoints", req.GetOptionalEndpoints(), app, catalog.Grants{}, req.GetView())
 	if bad := slices.Concat(requiredBad, optionalBad); len(bad) > 0 {
 		return nil, endpointErrors(ctx, bad)
 	}

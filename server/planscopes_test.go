@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	scopeguardv1 "github.com/eshopman/scopeguard/gen/scopeguard/v1"
@@ -107,6 +108,20 @@ func TestPlanScopesGoldens(t *testing.T) {
 			}
 			assertCovered(t, "decisions", resp.GetDecisions(), req.GetEndpoints())
 			assertCovered(t, "optional_decisions", resp.GetOptionalDecisions(), req.GetOptionalEndpoints())
+
+			// The basic view is the same plan with trimmed decisions.
+			basicReq := proto.CloneOf(req)
+			basicReq.View = scopeguardv1.DecisionView_DECISION_VIEW_BASIC
+			basic, err := ts.client().PlanScopes(t.Context(), basicReq)
+			if err != nil {
+				t.Fatalf("PlanScopes in the basic view: %v", err)
+			}
+			wantBasic := proto.CloneOf(resp)
+			wantBasic.Decisions = basicDecisions(resp.GetDecisions())
+			wantBasic.OptionalDecisions = basicDecisions(resp.GetOptionalDecisions())
+			if diff := cmp.Diff(wantBasic, basic, protocmp.Transform()); diff != "" {
+				t.Errorf("basic view (-full, trimmed +basic):\n%s", diff)
+			}
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,8 @@ func (ts *testServer) assertNoSecrets(t *testing.T, err error, secrets ...string
 func testConfig() server.Config {
 	cfg := server.DefaultConfig()
 	cfg.ShutdownDrain = 0
+	// Tests read the call lines of successful calls too.
+	cfg.LogCalls = "all"
 	return cfg
 }
 
@@ -149,22 +152,97 @@ func TestHealthServing(t *testing.T) {
 			t.Errorf("Check(%q) = %v, want SERVING", svc, resp.GetStatus())
 		}
 	}
-	var levels []string
-	for _, line := range strings.Split(strings.TrimSpace(ts.logs.String()), "\n") {
-		var rec struct {
-			Level   string `json:"level"`
-			Msg     string `json:"msg"`
-			Service string `json:"grpc.service"`
-		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", line, err)
-		}
-		if rec.Msg == "finished call" && rec.Service == "grpc.health.v1.Health" {
-			levels = append(levels, rec.Level)
-		}
+}
+
+// callLine is the part of a "finished call" log line TestLogCalls reads.
+type callLine struct {
+	Level     string   `json:"level"`
+	Service   string   `json:"grpc.service"`
+	Method    string   `json:"grpc.method"`
+	Code      string   `json:"grpc.code"`
+	Error     string   `json:"grpc.error"`
+	RequestID string   `json:"request_id"`
+	Peer      string   `json:"peer.address"`
+	Start     string   `json:"grpc.start_time"`
+	Deadline  string   `json:"grpc.request.deadline"`
+	TimeMS    *float64 `json:"grpc.time_ms"`
+}
+
+// TestLogCalls covers --log-calls: which calls get a "finished call" line,
+// at which level (health checks at debug), and what the line says.
+func TestLogCalls(t *testing.T) {
+	t.Parallel()
+	health := callLine{Level: "DEBUG", Service: "grpc.health.v1.Health", Method: "Check", Code: "OK"}
+	checked := callLine{Level: "INFO", Service: "scopeguard.v1.ScopeGuardService", Method: "CheckScopes", Code: "OK"}
+	refused := callLine{Level: "INFO", Service: "scopeguard.v1.ScopeGuardService", Method: "CheckScopes", Code: "InvalidArgument", RequestID: "refused-1"}
+	tests := []struct {
+		mode string
+		want []callLine
+	}{
+		{mode: server.LogCallsAll, want: []callLine{health, checked, refused}},
+		{mode: server.LogCallsErrors, want: []callLine{refused}},
+		{mode: server.LogCallsNone},
 	}
-	if diff := cmp.Diff([]string{"DEBUG", "DEBUG"}, levels); diff != "" {
-		t.Errorf("levels of the health checks' log lines (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			t.Parallel()
+			logs := &logbuf.Buffer{}
+			log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			cfg := server.DefaultConfig()
+			cfg.LogCalls = tt.mode
+			svc, err := server.BuildService(cfg, log, server.NewMetrics())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := serveBufconn(t, cfg, log, svc, server.NewMetrics())
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			if _, err := grpc_health_v1.NewHealthClient(ts.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			var header metadata.MD
+			if _, err := ts.client().CheckScopes(ctx, &scopeguardv1.CheckScopesRequest{
+				Endpoints: []*scopeguardv1.Endpoint{endpoint("GET", "/crm/v3/objects/contacts")},
+			}, grpc.Header(&header)); err != nil {
+				t.Fatal(err)
+			}
+			mintedID := header.Get(server.RequestIDHeader)
+			if _, err := ts.client().CheckScopes(metadata.AppendToOutgoingContext(ctx, server.RequestIDHeader, "refused-1"),
+				&scopeguardv1.CheckScopesRequest{}); status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("empty CheckScopes: %v, want InvalidArgument", err)
+			}
+
+			var got []callLine
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var rec struct {
+					Msg string `json:"msg"`
+				}
+				var call callLine
+				if err := json.Unmarshal([]byte(line), &rec); err != nil || json.Unmarshal([]byte(line), &call) != nil {
+					t.Fatalf("log line %q is not JSON: %v", line, err)
+				}
+				if rec.Msg != "finished call" {
+					continue
+				}
+				if call.Peer == "" || call.Start == "" || call.Deadline == "" || call.TimeMS == nil || call.RequestID == "" {
+					t.Errorf("line lacks a field: %s", line)
+				}
+				if (call.Code == "OK") != (call.Error == "") {
+					t.Errorf("grpc.error %q with grpc.code %s", call.Error, call.Code)
+				}
+				if call.Method == "CheckScopes" && call.Code == "OK" && !slices.Equal(mintedID, []string{call.RequestID}) {
+					t.Errorf("line's request_id %q, answered %q", call.RequestID, mintedID)
+				}
+				if call.Code == "OK" {
+					call.RequestID = "" // minted: compared with the header above
+				}
+				call.Error, call.Peer, call.Start, call.Deadline, call.TimeMS = "", "", "", "", nil
+				got = append(got, call)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("finished-call lines (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -704,5 +782,68 @@ func TestShutdownBeforeServeStaysNotServing(t *testing.T) {
 	<-stopped
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestGRPCMetrics covers the standard gRPC server series: every method's
+// are there from the start, and unary and streaming calls are counted by
+// code, message and latency.
+func TestGRPCMetrics(t *testing.T) {
+	t.Parallel()
+	ts := offline(t)
+	before := scrape(t, ts.metrics)
+	for _, series := range []string{
+		`grpc_server_handled_total{grpc_code="DataLoss",grpc_method="PlanScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"} 0`,
+		`grpc_server_started_total{grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"} 0`,
+	} {
+		if !strings.Contains(before, series+"\n") {
+			t.Errorf("/metrics lacks %s before any call", series)
+		}
+	}
+
+	c := ts.client()
+	if _, err := c.CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{Endpoints: []*scopeguardv1.Endpoint{endpoint("GET", "/crm/v3/objects/contacts")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CheckScopes(t.Context(), &scopeguardv1.CheckScopesRequest{}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("empty CheckScopes: %v", err)
+	}
+	stream, err := reflectionpb.NewServerReflectionClient(ts.conn).ServerReflectionInfo(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err == nil {
+		t.Fatal("reflection stream did not end")
+	}
+
+	check := `grpc_method="CheckScopes",grpc_service="scopeguard.v1.ScopeGuardService",grpc_type="unary"`
+	reflect := `grpc_method="ServerReflectionInfo",grpc_service="grpc.reflection.v1.ServerReflection",grpc_type="bidi_stream"`
+	after := scrape(t, ts.metrics)
+	for _, series := range []string{
+		`grpc_server_started_total{` + check + `} 2`,
+		`grpc_server_handled_total{grpc_code="OK",` + check + `} 1`,
+		`grpc_server_handled_total{grpc_code="InvalidArgument",` + check + `} 1`,
+		`grpc_server_msg_received_total{` + check + `} 2`,
+		`grpc_server_msg_sent_total{` + check + `} 1`,
+		`grpc_server_handling_seconds_count{` + check + `} 2`,
+		`grpc_server_started_total{` + reflect + `} 1`,
+		`grpc_server_handled_total{grpc_code="OK",` + reflect + `} 1`,
+		`grpc_server_msg_received_total{` + reflect + `} 2`,
+		`grpc_server_msg_sent_total{` + reflect + `} 2`,
+	} {
+		if !strings.Contains(after, series+"\n") {
+			t.Errorf("/metrics lacks %s", series)
+		}
 	}
 }

@@ -100,6 +100,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 		}
 		log.Info("loaded apps", slog.Any("apps", apps))
 	}
+	loadStart := time.Now()
 	cat, err := catalog.Load()
 	if err != nil {
 		return nil, fmt.Errorf("embedded catalog: %w", err)
@@ -123,6 +124,7 @@ func BuildService(cfg Config, log *slog.Logger, metrics *Metrics) (*Service, err
 	if err != nil {
 		return nil, err
 	}
+	log.Info("loaded catalog", slog.Duration("took", time.Since(loadStart)))
 	svc := NewService(Deps{
 		Catalog:      cat,
 		Refresher:    refresher,

@@ -109,6 +109,23 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.appType, "app-type", "public", `credential kind: "public" (OAuth), "private" (private app, static token, service key) or "developer" (developer API key)`)
 }
 
+// viewFlag is the --view flag of check and plan.
+type viewFlag struct{ name string }
+
+func (v *viewFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&v.name, "view", "full", `how much of each decision to show: "full" (operation, explanation, notices) or "basic" (verdict and missing scopes: the hot-path answer)`)
+}
+
+func (v *viewFlag) view() (scopeguardv1.DecisionView, error) {
+	switch strings.ToLower(v.name) {
+	case "full", "":
+		return scopeguardv1.DecisionView_DECISION_VIEW_FULL, nil
+	case "basic":
+		return scopeguardv1.DecisionView_DECISION_VIEW_BASIC, nil
+	}
+	return 0, fmt.Errorf(`--view %q: want "full" or "basic"`, v.name)
+}
+
 func (c *commonFlags) app() (scopeguardv1.AppType, error) {
 	switch strings.ToLower(c.appType) {
 	case "public", "oauth", "":
@@ -209,17 +226,24 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 	}
 	var common commonFlags
 	common.register(fs)
+	var views viewFlag
+	views.register(fs)
 	var scopes string
 	fs.StringVar(&scopes, "scopes", "", "granted scopes, separated by commas or spaces (as HubSpot's scope parameter writes them)")
 	endpoints, app, err := common.parseEndpoints(fs, args)
 	if err != nil {
 		return usageError(err)
 	}
-	req := &scopeguardv1.CheckScopesRequest{Endpoints: endpoints, AppType: app}
+	view, err := views.view()
+	if err != nil {
+		return exitUsage, err
+	}
+	req := &scopeguardv1.CheckScopesRequest{Endpoints: endpoints, AppType: app, View: view}
 	if scopes != "" {
 		req.GrantedScopes = []string{scopes}
 	}
-	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).CheckScopes, printCheck)
+	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).CheckScopes,
+		func(w io.Writer, resp *scopeguardv1.CheckScopesResponse) error { return printCheck(w, endpoints, resp) })
 	if code != exitOK || err != nil {
 		return code, err
 	}
@@ -229,9 +253,11 @@ func check(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 	return exitOK, nil
 }
 
-func printCheck(w io.Writer, resp *scopeguardv1.CheckScopesResponse) error {
-	for _, d := range resp.GetDecisions() {
-		printDecision(w, d)
+// printCheck writes a CheckScopes answer for people; endpoints are the
+// request's (the basic view does not echo them).
+func printCheck(w io.Writer, endpoints []*scopeguardv1.Endpoint, resp *scopeguardv1.CheckScopesResponse) error {
+	for i, d := range resp.GetDecisions() {
+		printDecision(w, endpoints[i], d)
 	}
 	if unknown := resp.GetUnknownScopes(); len(unknown) > 0 {
 		fmt.Fprintf(w, "unknown scope names (typos?): %s\n", strings.Join(unknown, ", "))
@@ -248,12 +274,20 @@ func printCheck(w io.Writer, resp *scopeguardv1.CheckScopesResponse) error {
 	return err
 }
 
-// printDecision writes one decision: verdict, endpoint, explanation and
-// notices, for people.
-func printDecision(w io.Writer, d *scopeguardv1.EndpointDecision) {
+// printDecision writes the decision for endpoint ep, for people: verdict,
+// endpoint, explanation and notices, or in the basic view (no
+// explanation) the satisfying or missing scopes.
+func printDecision(w io.Writer, ep *scopeguardv1.Endpoint, d *scopeguardv1.EndpointDecision) {
 	verdict := strings.TrimPrefix(d.GetVerdict().String(), "VERDICT_")
-	fmt.Fprintf(w, "%-20s %s %s\n", verdict, strings.ToUpper(d.GetEndpoint().GetMethod()), d.GetEndpoint().GetPath())
-	fmt.Fprintf(w, "  %s\n", d.GetExplanation())
+	fmt.Fprintf(w, "%-20s %s %s\n", verdict, strings.ToUpper(ep.GetMethod()), ep.GetPath())
+	switch {
+	case d.GetExplanation() != "":
+		fmt.Fprintf(w, "  %s\n", d.GetExplanation())
+	case d.GetSatisfiedBy() != nil:
+		fmt.Fprintf(w, "  allowed by %s\n", strings.Join(d.GetSatisfiedBy().GetScopes(), " + "))
+	case len(d.GetMissingScopes()) > 0:
+		fmt.Fprintf(w, "  missing %s\n", strings.Join(d.GetMissingScopes(), " + "))
+	}
 	for _, s := range d.GetSuggestions()[min(1, len(d.GetSuggestions())):] {
 		fmt.Fprintf(w, "  also close: %s\n", s)
 	}
@@ -274,6 +308,8 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, er
 	}
 	var common commonFlags
 	common.register(fs)
+	var views viewFlag
+	views.register(fs)
 	var optional endpointList
 	var clientID, redirectURI string
 	fs.Var(&optional, "optional", `an endpoint the integration can live without, as "METHOD PATH" (repeatable)`)
@@ -283,11 +319,16 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, er
 	if err != nil {
 		return usageError(err)
 	}
+	view, err := views.view()
+	if err != nil {
+		return exitUsage, err
+	}
 	req := &scopeguardv1.PlanScopesRequest{
 		Endpoints: endpoints, OptionalEndpoints: optional, AppType: app,
-		ClientId: clientID, RedirectUri: redirectURI,
+		ClientId: clientID, RedirectUri: redirectURI, View: view,
 	}
-	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).PlanScopes, printPlan)
+	resp, code, err := answer(ctx, stdout, common.json, req, (*server.Service).PlanScopes,
+		func(w io.Writer, resp *scopeguardv1.PlanScopesResponse) error { return printPlan(w, req, resp) })
 	if code != exitOK || err != nil {
 		return code, err
 	}
@@ -299,7 +340,8 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, er
 	return exitOK, nil
 }
 
-func printPlan(w io.Writer, resp *scopeguardv1.PlanScopesResponse) error {
+// printPlan writes a PlanScopes answer to req for people.
+func printPlan(w io.Writer, req *scopeguardv1.PlanScopesRequest, resp *scopeguardv1.PlanScopesResponse) error {
 	fmt.Fprintf(w, "required scopes: %s\n", strings.Join(resp.GetRequiredScopes(), " "))
 	if optional := resp.GetOptionalScopes(); len(optional) > 0 {
 		fmt.Fprintf(w, "optional scopes: %s\n", strings.Join(optional, " "))
@@ -311,8 +353,9 @@ func printPlan(w io.Writer, resp *scopeguardv1.PlanScopesResponse) error {
 		fmt.Fprintf(w, "install URL: %s\n", url)
 	}
 	_, err := fmt.Fprintln(w)
-	for _, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
-		printDecision(w, d)
+	endpoints := slices.Concat(req.GetEndpoints(), req.GetOptionalEndpoints())
+	for i, d := range slices.Concat(resp.GetDecisions(), resp.GetOptionalDecisions()) {
+		printDecision(w, endpoints[i], d)
 	}
 	return err
 }

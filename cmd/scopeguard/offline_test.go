@@ -67,6 +67,21 @@ func TestOfflineCommands(t *testing.T) {
 			wantErr:  "endpoints[0].method: does not match regex pattern `^(?i:GET|POST|PUT|PATCH|DELETE|HEAD)$`",
 		},
 		{
+			name:     "check in the basic view names the scopes, without explanations",
+			args:     []string{"check", "--view", "basic", "--scopes", "crm.objects.contacts.read", "GET", "/crm/v3/objects/contacts", "POST", "/crm/v3/objects/deals/search"},
+			wantCode: exitNotAllowed,
+			wantOut: []string{
+				"ALLOWED              GET /crm/v3/objects/contacts\n  allowed by crm.objects.contacts.read\n",
+				"MISSING_SCOPES       POST /crm/v3/objects/deals/search\n  missing crm.objects.deals.read\nallowed: no; add: crm.objects.deals.read\n",
+			},
+		},
+		{
+			name:     "check refuses an unknown view",
+			args:     []string{"check", "--view", "wide", "GET", "/crm/v3/objects/contacts"},
+			wantCode: exitUsage,
+			wantErr:  `--view "wide"`,
+		},
+		{
 			name:     "check refuses a bad app type",
 			args:     []string{"check", "--app-type", "robot", "GET", "/crm/v3/objects/contacts"},
 			wantCode: exitUsage,
@@ -81,6 +96,15 @@ func TestOfflineCommands(t *testing.T) {
 				"required scopes: crm.objects.contacts.read crm.objects.contacts.write crm.objects.deals.read\n",
 				"optional scopes: crm.objects.line_items.read\n",
 				"install URL: https://app.hubspot.com/oauth/authorize?client_id=abc&optional_scope=crm.objects.line_items.read&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&scope=crm.objects.contacts.read%20crm.objects.contacts.write%20crm.objects.deals.read\n",
+			},
+		},
+		{
+			name:     "plan in the basic view keeps the plan",
+			args:     []string{"plan", "--view", "basic", "GET", "/crm/v3/objects/contacts", "--optional", "GET /crm/v3/objects/line_items/1"},
+			wantCode: exitOK,
+			wantOut: []string{
+				"required scopes: crm.objects.contacts.read\noptional scopes: crm.objects.line_items.read\n",
+				"ALLOWED              GET /crm/v3/objects/contacts\n  allowed by crm.objects.contacts.read\nALLOWED              GET /crm/v3/objects/line_items/1\n  allowed by crm.objects.line_items.read\n",
 			},
 		},
 		{

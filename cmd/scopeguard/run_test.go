@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -98,5 +99,32 @@ func TestDescribeBuild(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSetServeGC covers serve's GC defaults. Not parallel: it sets the
+// test process's GC percent and memory limit (and restores them).
+func TestSetServeGC(t *testing.T) {
+	oldPercent := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(oldPercent)
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(oldLimit)
+
+	set := func(name string) (string, bool) {
+		return map[string]string{"GOGC": "150", "GOMEMLIMIT": "1GiB"}[name], true
+	}
+	if gogc, limit := setServeGC(set); gogc != "150" || limit != "1GiB" {
+		t.Errorf("with GOGC and GOMEMLIMIT set, settings in force = %q, %q; want theirs", gogc, limit)
+	}
+	if percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); percent != 100 || limit != math.MaxInt64 {
+		t.Errorf("with GOGC and GOMEMLIMIT set, setServeGC changed the runtime's settings to %d, %d", percent, limit)
+	}
+
+	unset := func(string) (string, bool) { return "", false }
+	if gogc, limit := setServeGC(unset); gogc != "400" || limit != "256MiB" {
+		t.Errorf("with nothing set, settings in force = %q, %q; want 400, 256MiB", gogc, limit)
+	}
+	if percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); percent != serveGOGC || limit != serveMemoryLimit {
+		t.Errorf("runtime settings after setServeGC = %d, %d; want %d, %d", percent, limit, serveGOGC, serveMemoryLimit)
 	}
 }

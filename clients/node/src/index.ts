@@ -5,6 +5,7 @@ import { createClient, type CallOptions, type Interceptor } from "@connectrpc/co
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
 import {
+  DecisionView,
   ScopeGuardService,
   type CheckScopesRequestSchema,
   type CheckScopesResponse,
@@ -23,7 +24,12 @@ export * from "../gen/scopeguard/v1/explain_pb.js";
 export * from "../gen/scopeguard/v1/service_pb.js";
 export * from "../gen/scopeguard/v1/types_pb.js";
 
-/** A CheckScopes request as a plain object (camelCase fields, enums by value). */
+/**
+ * A CheckScopes request as a plain object (camelCase fields, enums by value).
+ * Callers on a hot path (a check before every HubSpot call) should set
+ * `view: DecisionView.BASIC` (or the client's defaultView): the answer then
+ * carries only verdicts and missing scopes.
+ */
 export type CheckScopesInput = MessageInitShape<typeof CheckScopesRequestSchema>;
 /** An ExplainError request as a plain object. */
 export type ExplainErrorInput = MessageInitShape<typeof ExplainErrorRequestSchema>;
@@ -43,6 +49,13 @@ export interface ScopeGuardClientOptions {
   timeoutMs?: number;
   /** Connect interceptors run around every call (e.g. to add x-request-id). */
   interceptors?: Interceptor[];
+  /**
+   * The view of CheckScopes and PlanScopes answers whose request sets none:
+   * DecisionView.BASIC for verdicts and missing scopes only (the hot-path
+   * answer), DecisionView.FULL for whole decisions. When omitted, the
+   * server's default, FULL.
+   */
+  defaultView?: DecisionView;
 }
 
 /**
@@ -74,11 +87,13 @@ export function createScopeGuardClient(options: ScopeGuardClientOptions): ScopeG
     ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }),
   });
   const client = createClient(ScopeGuardService, transport);
+  const withView = <R extends { view?: DecisionView }>(request: R): R =>
+    request.view || options.defaultView === undefined ? request : { ...request, view: options.defaultView };
   return {
-    checkScopes: (request, callOptions) => client.checkScopes(request, callOptions).catch(rethrow),
+    checkScopes: (request, callOptions) => client.checkScopes(withView(request), callOptions).catch(rethrow),
     explainError: (request, callOptions) => client.explainError(request, callOptions).catch(rethrow),
     refreshToken: (request, callOptions) => client.refreshToken(request, callOptions).catch(rethrow),
-    planScopes: (request, callOptions) => client.planScopes(request, callOptions).catch(rethrow),
+    planScopes: (request, callOptions) => client.planScopes(withView(request), callOptions).catch(rethrow),
     close: () => sessionManager.abort(),
   };
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 
 import {
   CredentialType,
+  DecisionView,
   RootCause,
   ScopeGuardError,
   Verdict,
@@ -48,6 +49,40 @@ describe("scopeguard over gRPC from Node", () => {
     assert.deepEqual(response.decisions[0].satisfiedBy?.scopes, ["crm.objects.contacts.read"]);
     assert.deepEqual(response.missingScopes, ["crm.objects.deals.read"]);
     assert.equal(response.token, undefined, "no token was given, so none is described");
+  });
+
+  it("CheckScopes in the basic view answers the verdicts and missing scopes only", async () => {
+    const request = {
+      endpoints: [
+        { method: "GET", path: "/crm/v3/objects/contacts/123?archived=false" },
+        { method: "GET", path: "https://api.hubapi.com/crm/v3/objects/deals" },
+      ],
+      grantedScopes: ["crm.objects.contacts.read"],
+    };
+    const hotPath = createScopeGuardClient({ address: server.address, timeoutMs: 10_000, defaultView: DecisionView.BASIC });
+    try {
+      for (const response of [
+        await client.checkScopes({ ...request, view: DecisionView.BASIC }),
+        await hotPath.checkScopes(request),
+      ]) {
+        assert.equal(response.allowed, false);
+        assert.deepEqual(response.decisions.map((d) => d.verdict), [Verdict.ALLOWED, Verdict.MISSING_SCOPES]);
+        assert.deepEqual(response.decisions[0].satisfiedBy?.scopes, ["crm.objects.contacts.read"]);
+        assert.deepEqual(response.decisions[1].missingScopes, ["crm.objects.deals.read"]);
+        assert.deepEqual(response.missingScopes, ["crm.objects.deals.read"]);
+        for (const d of response.decisions) {
+          assert.equal(d.operation, undefined);
+          assert.equal(d.endpoint, undefined);
+          assert.equal(d.explanation, "");
+          assert.deepEqual(d.alternatives, []);
+        }
+        assert.deepEqual(response.grantedScopes, []);
+      }
+      const full = await hotPath.checkScopes({ ...request, view: DecisionView.FULL });
+      assert.ok(full.decisions[0].operation, "a request's own view beats the client's default");
+    } finally {
+      hotPath.close();
+    }
   });
 
   it("CheckScopes by access token introspects it at the fake HubSpot", async () => {

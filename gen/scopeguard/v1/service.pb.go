@@ -25,6 +25,70 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DecisionView is how much of each EndpointDecision an answer carries
+// (AIP-157). The verdicts and missing scopes are the same in every view.
+type DecisionView int32
+
+const (
+	// DECISION_VIEW_UNSPECIFIED is DECISION_VIEW_FULL, the answer callers got
+	// before views existed.
+	DecisionView_DECISION_VIEW_UNSPECIFIED DecisionView = 0
+	// DECISION_VIEW_BASIC carries, per decision, only verdict, missing_scopes
+	// and satisfied_by, plus the response-level conclusions (CheckScopes:
+	// allowed and missing_scopes; PlanScopes: the plan, its install URL and
+	// exact). Decisions come in request order without their endpoint echo;
+	// operation, alternatives, explanation, suggestions and notices are unset,
+	// and so are CheckScopesResponse's token, granted_scopes and
+	// unknown_scopes. Unknown endpoints get no suggestions, which saves their
+	// search. A fraction of FULL's size and server time.
+	DecisionView_DECISION_VIEW_BASIC DecisionView = 1
+	// DECISION_VIEW_FULL carries every field of every decision: the matched
+	// operation, the alternatives, an explanation, suggestions for unknown
+	// endpoints and notices, and the echoed grants or token.
+	DecisionView_DECISION_VIEW_FULL DecisionView = 2
+)
+
+// Enum value maps for DecisionView.
+var (
+	DecisionView_name = map[int32]string{
+		0: "DECISION_VIEW_UNSPECIFIED",
+		1: "DECISION_VIEW_BASIC",
+		2: "DECISION_VIEW_FULL",
+	}
+	DecisionView_value = map[string]int32{
+		"DECISION_VIEW_UNSPECIFIED": 0,
+		"DECISION_VIEW_BASIC":       1,
+		"DECISION_VIEW_FULL":        2,
+	}
+)
+
+func (x DecisionView) Enum() *DecisionView {
+	p := new(DecisionView)
+	*p = x
+	return p
+}
+
+func (x DecisionView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DecisionView) Descriptor() protoreflect.EnumDescriptor {
+	return file_scopeguard_v1_service_proto_enumTypes[0].Descriptor()
+}
+
+func (DecisionView) Type() protoreflect.EnumType {
+	return &file_scopeguard_v1_service_proto_enumTypes[0]
+}
+
+func (x DecisionView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DecisionView.Descriptor instead.
+func (DecisionView) EnumDescriptor() ([]byte, []int) {
+	return file_scopeguard_v1_service_proto_rawDescGZIP(), []int{0}
+}
+
 // CheckScopesRequest asks whether a set of scopes (or a token) allows calls.
 type CheckScopesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -45,7 +109,11 @@ type CheckScopesRequest struct {
 	// app names credentials in the server's apps file to introspect
 	// access_token with (needed for OAuth version 2026-03); empty uses the only
 	// configured app, if there is exactly one.
-	App           string `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
+	App string `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
+	// view selects how much of each decision the answer carries;
+	// unspecified means DECISION_VIEW_FULL. Callers on a hot path (a check
+	// before every HubSpot call) should ask for DECISION_VIEW_BASIC.
+	View          DecisionView `protobuf:"varint,6,opt,name=view,proto3,enum=scopeguard.v1.DecisionView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -115,30 +183,38 @@ func (x *CheckScopesRequest) GetApp() string {
 	return ""
 }
 
+func (x *CheckScopesRequest) GetView() DecisionView {
+	if x != nil {
+		return x.View
+	}
+	return DecisionView_DECISION_VIEW_UNSPECIFIED
+}
+
 // CheckScopesResponse answers a CheckScopesRequest.
 type CheckScopesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// allowed is true when every endpoint is VERDICT_ALLOWED or
 	// VERDICT_NO_SCOPES_REQUIRED.
 	Allowed bool `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
-	// decisions has one entry per requested endpoint, in request order.
+	// decisions has one entry per requested endpoint, in request order, with
+	// the fields the request's view selects.
 	Decisions []*EndpointDecision `protobuf:"bytes,2,rep,name=decisions,proto3" json:"decisions,omitempty"`
 	// missing_scopes is the sorted union of every decision's missing_scopes.
 	MissingScopes []string `protobuf:"bytes,3,rep,name=missing_scopes,json=missingScopes,proto3" json:"missing_scopes,omitempty"`
 	// token describes the introspected access token; unset when
-	// granted_scopes were given.
+	// granted_scopes were given, and in DECISION_VIEW_BASIC.
 	Token *TokenInfo `protobuf:"bytes,4,opt,name=token,proto3" json:"token,omitempty"`
 	// granted_scopes are the normalised scopes the decisions used (from the
 	// request or the token), sorted; at most 1,000, each echoed up to 128
-	// bytes (longer names end in "…").
+	// bytes (longer names end in "…"); unset in DECISION_VIEW_BASIC.
 	GrantedScopes []string `protobuf:"bytes,5,rep,name=granted_scopes,json=grantedScopes,proto3" json:"granted_scopes,omitempty"`
 	// unknown_scopes are granted names that are not HubSpot scopes scopeguard
 	// knows (typos, junk); they were still considered. At most the first 100,
-	// clipped like granted_scopes.
+	// clipped like granted_scopes; unset in DECISION_VIEW_BASIC.
 	UnknownScopes []string `protobuf:"bytes,6,rep,name=unknown_scopes,json=unknownScopes,proto3" json:"unknown_scopes,omitempty"`
 	// retired_scopes are granted scopes HubSpot has retired (the coarse
 	// "contacts" scope): they satisfy no endpoint any more, and each names its
-	// granular replacements. Sorted by name.
+	// granular replacements. Sorted by name. Unset in DECISION_VIEW_BASIC.
 	RetiredScopes []*RetiredScope `protobuf:"bytes,7,rep,name=retired_scopes,json=retiredScopes,proto3" json:"retired_scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -846,8 +922,12 @@ type PlanScopesRequest struct {
 	// optional_endpoints are calls the integration can live without; their
 	// scopes become optional_scope in the install URL.
 	OptionalEndpoints []*Endpoint `protobuf:"bytes,5,rep,name=optional_endpoints,json=optionalEndpoints,proto3" json:"optional_endpoints,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// view selects how much of each decision the answer carries;
+	// unspecified means DECISION_VIEW_FULL. The plan itself (scopes, install
+	// URL, exact) is the same in every view.
+	View          DecisionView `protobuf:"varint,6,opt,name=view,proto3,enum=scopeguard.v1.DecisionView" json:"view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PlanScopesRequest) Reset() {
@@ -913,6 +993,13 @@ func (x *PlanScopesRequest) GetOptionalEndpoints() []*Endpoint {
 		return x.OptionalEndpoints
 	}
 	return nil
+}
+
+func (x *PlanScopesRequest) GetView() DecisionView {
+	if x != nil {
+		return x.View
+	}
+	return DecisionView_DECISION_VIEW_UNSPECIFIED
 }
 
 // PlanScopesResponse is the least-privileged scope plan.
@@ -1016,13 +1103,14 @@ var File_scopeguard_v1_service_proto protoreflect.FileDescriptor
 
 const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xb8\x02\n" +
+	"\x1bscopeguard/v1/service.proto\x12\rscopeguard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bscopeguard/v1/explain.proto\x1a\x19scopeguard/v1/types.proto\"\xf3\x02\n" +
 	"\x12CheckScopesRequest\x12B\n" +
 	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x120\n" +
 	"\x0egranted_scopes\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\rgrantedScopes\x12.\n" +
 	"\faccess_token\x18\x03 \x01(\tB\v\xbaH\x05r\x03(\x80 \x80\x01\x01R\vaccessToken\x12;\n" +
 	"\bapp_type\x18\x04 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12\x1a\n" +
-	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app:#\xbaH \"\x1e\n" +
+	"\x03app\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x03app\x129\n" +
+	"\x04view\x18\x06 \x01(\x0e2\x1b.scopeguard.v1.DecisionViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view:#\xbaH \"\x1e\n" +
 	"\x0egranted_scopes\n" +
 	"\faccess_token\"\xd7\x02\n" +
 	"\x13CheckScopesResponse\x12\x18\n" +
@@ -1102,20 +1190,25 @@ const file_scopeguard_v1_service_proto_rawDesc = "" +
 	"\x06hub_id\x18\x06 \x01(\x03R\x05hubId\x12\x1d\n" +
 	"\n" +
 	"token_type\x18\a \x01(\tR\ttokenType\x12\x16\n" +
-	"\x06shared\x18\b \x01(\bR\x06shared\"\xc1\x02\n" +
+	"\x06shared\x18\b \x01(\bR\x06shared\"\xfc\x02\n" +
 	"\x11PlanScopesRequest\x12B\n" +
 	"\tendpoints\x18\x01 \x03(\v2\x17.scopeguard.v1.EndpointB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\tendpoints\x12;\n" +
 	"\bapp_type\x18\x02 \x01(\x0e2\x16.scopeguard.v1.AppTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aappType\x12%\n" +
 	"\tclient_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\bclientId\x121\n" +
 	"\fredirect_uri\x18\x04 \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06(\x80\x10\x88\x01\x01R\vredirectUri\x12Q\n" +
-	"\x12optional_endpoints\x18\x05 \x03(\v2\x17.scopeguard.v1.EndpointB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x11optionalEndpoints\"\xb0\x02\n" +
+	"\x12optional_endpoints\x18\x05 \x03(\v2\x17.scopeguard.v1.EndpointB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x11optionalEndpoints\x129\n" +
+	"\x04view\x18\x06 \x01(\x0e2\x1b.scopeguard.v1.DecisionViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"\xb0\x02\n" +
 	"\x12PlanScopesResponse\x12'\n" +
 	"\x0frequired_scopes\x18\x01 \x03(\tR\x0erequiredScopes\x12'\n" +
 	"\x0foptional_scopes\x18\x02 \x03(\tR\x0eoptionalScopes\x12#\n" +
 	"\rauthorize_url\x18\x03 \x01(\tR\fauthorizeUrl\x12=\n" +
 	"\tdecisions\x18\x04 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\tdecisions\x12N\n" +
 	"\x12optional_decisions\x18\x05 \x03(\v2\x1f.scopeguard.v1.EndpointDecisionR\x11optionalDecisions\x12\x14\n" +
-	"\x05exact\x18\x06 \x01(\bR\x05exact2\xee\x03\n" +
+	"\x05exact\x18\x06 \x01(\bR\x05exact*^\n" +
+	"\fDecisionView\x12\x1d\n" +
+	"\x19DECISION_VIEW_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13DECISION_VIEW_BASIC\x10\x01\x12\x16\n" +
+	"\x12DECISION_VIEW_FULL\x10\x022\xee\x03\n" +
 	"\x11ScopeGuardService\x12t\n" +
 	"\vCheckScopes\x12!.scopeguard.v1.CheckScopesRequest\x1a\".scopeguard.v1.CheckScopesResponse\"\x1e\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/scopes:check\x90\x02\x01\x12y\n" +
 	"\fExplainError\x12\".scopeguard.v1.ExplainErrorRequest\x1a#.scopeguard.v1.ExplainErrorResponse\" \x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/errors:explain\x90\x02\x01\x12v\n" +
@@ -1136,73 +1229,77 @@ func file_scopeguard_v1_service_proto_rawDescGZIP() []byte {
 	return file_scopeguard_v1_service_proto_rawDescData
 }
 
+var file_scopeguard_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_scopeguard_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_scopeguard_v1_service_proto_goTypes = []any{
-	(*CheckScopesRequest)(nil),    // 0: scopeguard.v1.CheckScopesRequest
-	(*CheckScopesResponse)(nil),   // 1: scopeguard.v1.CheckScopesResponse
-	(*ExplainErrorRequest)(nil),   // 2: scopeguard.v1.ExplainErrorRequest
-	(*ExplainErrorResponse)(nil),  // 3: scopeguard.v1.ExplainErrorResponse
-	(*RefreshTokenRequest)(nil),   // 4: scopeguard.v1.RefreshTokenRequest
-	(*RefreshTokenResponse)(nil),  // 5: scopeguard.v1.RefreshTokenResponse
-	(*PlanScopesRequest)(nil),     // 6: scopeguard.v1.PlanScopesRequest
-	(*PlanScopesResponse)(nil),    // 7: scopeguard.v1.PlanScopesResponse
-	nil,                           // 8: scopeguard.v1.ExplainErrorRequest.HeadersEntry
-	(*Endpoint)(nil),              // 9: scopeguard.v1.Endpoint
-	(AppType)(0),                  // 10: scopeguard.v1.AppType
-	(*EndpointDecision)(nil),      // 11: scopeguard.v1.EndpointDecision
-	(*TokenInfo)(nil),             // 12: scopeguard.v1.TokenInfo
-	(*RetiredScope)(nil),          // 13: scopeguard.v1.RetiredScope
-	(RootCause)(0),                // 14: scopeguard.v1.RootCause
-	(Requirement)(0),              // 15: scopeguard.v1.Requirement
-	(*Remediation)(nil),           // 16: scopeguard.v1.Remediation
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*Operation)(nil),             // 18: scopeguard.v1.Operation
-	(*ScopeSet)(nil),              // 19: scopeguard.v1.ScopeSet
-	(*RateLimit)(nil),             // 20: scopeguard.v1.RateLimit
-	(*ErrorDetail)(nil),           // 21: scopeguard.v1.ErrorDetail
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(Confidence)(0),               // 23: scopeguard.v1.Confidence
+	(DecisionView)(0),             // 0: scopeguard.v1.DecisionView
+	(*CheckScopesRequest)(nil),    // 1: scopeguard.v1.CheckScopesRequest
+	(*CheckScopesResponse)(nil),   // 2: scopeguard.v1.CheckScopesResponse
+	(*ExplainErrorRequest)(nil),   // 3: scopeguard.v1.ExplainErrorRequest
+	(*ExplainErrorResponse)(nil),  // 4: scopeguard.v1.ExplainErrorResponse
+	(*RefreshTokenRequest)(nil),   // 5: scopeguard.v1.RefreshTokenRequest
+	(*RefreshTokenResponse)(nil),  // 6: scopeguard.v1.RefreshTokenResponse
+	(*PlanScopesRequest)(nil),     // 7: scopeguard.v1.PlanScopesRequest
+	(*PlanScopesResponse)(nil),    // 8: scopeguard.v1.PlanScopesResponse
+	nil,                           // 9: scopeguard.v1.ExplainErrorRequest.HeadersEntry
+	(*Endpoint)(nil),              // 10: scopeguard.v1.Endpoint
+	(AppType)(0),                  // 11: scopeguard.v1.AppType
+	(*EndpointDecision)(nil),      // 12: scopeguard.v1.EndpointDecision
+	(*TokenInfo)(nil),             // 13: scopeguard.v1.TokenInfo
+	(*RetiredScope)(nil),          // 14: scopeguard.v1.RetiredScope
+	(RootCause)(0),                // 15: scopeguard.v1.RootCause
+	(Requirement)(0),              // 16: scopeguard.v1.Requirement
+	(*Remediation)(nil),           // 17: scopeguard.v1.Remediation
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*Operation)(nil),             // 19: scopeguard.v1.Operation
+	(*ScopeSet)(nil),              // 20: scopeguard.v1.ScopeSet
+	(*RateLimit)(nil),             // 21: scopeguard.v1.RateLimit
+	(*ErrorDetail)(nil),           // 22: scopeguard.v1.ErrorDetail
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(Confidence)(0),               // 24: scopeguard.v1.Confidence
 }
 var file_scopeguard_v1_service_proto_depIdxs = []int32{
-	9,  // 0: scopeguard.v1.CheckScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
-	10, // 1: scopeguard.v1.CheckScopesRequest.app_type:type_name -> scopeguard.v1.AppType
-	11, // 2: scopeguard.v1.CheckScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
-	12, // 3: scopeguard.v1.CheckScopesResponse.token:type_name -> scopeguard.v1.TokenInfo
-	13, // 4: scopeguard.v1.CheckScopesResponse.retired_scopes:type_name -> scopeguard.v1.RetiredScope
-	8,  // 5: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
-	9,  // 6: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
-	10, // 7: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
-	14, // 8: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
-	15, // 9: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
-	16, // 10: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
-	17, // 11: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
-	18, // 12: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
-	19, // 13: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
-	12, // 14: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
-	20, // 15: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
-	21, // 16: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
-	22, // 17: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
-	23, // 18: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
-	9,  // 19: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
-	22, // 20: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 21: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
-	10, // 22: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
-	9,  // 23: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
-	11, // 24: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
-	11, // 25: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
-	0,  // 26: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
-	2,  // 27: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
-	4,  // 28: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
-	6,  // 29: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
-	1,  // 30: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
-	3,  // 31: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
-	5,  // 32: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
-	7,  // 33: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	10, // 0: scopeguard.v1.CheckScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
+	11, // 1: scopeguard.v1.CheckScopesRequest.app_type:type_name -> scopeguard.v1.AppType
+	0,  // 2: scopeguard.v1.CheckScopesRequest.view:type_name -> scopeguard.v1.DecisionView
+	12, // 3: scopeguard.v1.CheckScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
+	13, // 4: scopeguard.v1.CheckScopesResponse.token:type_name -> scopeguard.v1.TokenInfo
+	14, // 5: scopeguard.v1.CheckScopesResponse.retired_scopes:type_name -> scopeguard.v1.RetiredScope
+	9,  // 6: scopeguard.v1.ExplainErrorRequest.headers:type_name -> scopeguard.v1.ExplainErrorRequest.HeadersEntry
+	10, // 7: scopeguard.v1.ExplainErrorRequest.endpoint:type_name -> scopeguard.v1.Endpoint
+	11, // 8: scopeguard.v1.ExplainErrorRequest.app_type:type_name -> scopeguard.v1.AppType
+	15, // 9: scopeguard.v1.ExplainErrorResponse.root_cause:type_name -> scopeguard.v1.RootCause
+	16, // 10: scopeguard.v1.ExplainErrorResponse.requirement:type_name -> scopeguard.v1.Requirement
+	17, // 11: scopeguard.v1.ExplainErrorResponse.remediations:type_name -> scopeguard.v1.Remediation
+	18, // 12: scopeguard.v1.ExplainErrorResponse.retry_after:type_name -> google.protobuf.Duration
+	19, // 13: scopeguard.v1.ExplainErrorResponse.operation:type_name -> scopeguard.v1.Operation
+	20, // 14: scopeguard.v1.ExplainErrorResponse.catalog_alternatives:type_name -> scopeguard.v1.ScopeSet
+	13, // 15: scopeguard.v1.ExplainErrorResponse.token:type_name -> scopeguard.v1.TokenInfo
+	21, // 16: scopeguard.v1.ExplainErrorResponse.rate_limit:type_name -> scopeguard.v1.RateLimit
+	22, // 17: scopeguard.v1.ExplainErrorResponse.details:type_name -> scopeguard.v1.ErrorDetail
+	23, // 18: scopeguard.v1.ExplainErrorResponse.token_expired_at:type_name -> google.protobuf.Timestamp
+	24, // 19: scopeguard.v1.ExplainErrorResponse.confidence:type_name -> scopeguard.v1.Confidence
+	10, // 20: scopeguard.v1.ExplainErrorResponse.endpoint:type_name -> scopeguard.v1.Endpoint
+	23, // 21: scopeguard.v1.RefreshTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 22: scopeguard.v1.PlanScopesRequest.endpoints:type_name -> scopeguard.v1.Endpoint
+	11, // 23: scopeguard.v1.PlanScopesRequest.app_type:type_name -> scopeguard.v1.AppType
+	10, // 24: scopeguard.v1.PlanScopesRequest.optional_endpoints:type_name -> scopeguard.v1.Endpoint
+	0,  // 25: scopeguard.v1.PlanScopesRequest.view:type_name -> scopeguard.v1.DecisionView
+	12, // 26: scopeguard.v1.PlanScopesResponse.decisions:type_name -> scopeguard.v1.EndpointDecision
+	12, // 27: scopeguard.v1.PlanScopesResponse.optional_decisions:type_name -> scopeguard.v1.EndpointDecision
+	1,  // 28: scopeguard.v1.ScopeGuardService.CheckScopes:input_type -> scopeguard.v1.CheckScopesRequest
+	3,  // 29: scopeguard.v1.ScopeGuardService.ExplainError:input_type -> scopeguard.v1.ExplainErrorRequest
+	5,  // 30: scopeguard.v1.ScopeGuardService.RefreshToken:input_type -> scopeguard.v1.RefreshTokenRequest
+	7,  // 31: scopeguard.v1.ScopeGuardService.PlanScopes:input_type -> scopeguard.v1.PlanScopesRequest
+	2,  // 32: scopeguard.v1.ScopeGuardService.CheckScopes:output_type -> scopeguard.v1.CheckScopesResponse
+	4,  // 33: scopeguard.v1.ScopeGuardService.ExplainError:output_type -> scopeguard.v1.ExplainErrorResponse
+	6,  // 34: scopeguard.v1.ScopeGuardService.RefreshToken:output_type -> scopeguard.v1.RefreshTokenResponse
+	8,  // 35: scopeguard.v1.ScopeGuardService.PlanScopes:output_type -> scopeguard.v1.PlanScopesResponse
+	32, // [32:36] is the sub-list for method output_type
+	28, // [28:32] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_scopeguard_v1_service_proto_init() }
@@ -1217,13 +1314,14 @@ func file_scopeguard_v1_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_scopeguard_v1_service_proto_rawDesc), len(file_scopeguard_v1_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_scopeguard_v1_service_proto_goTypes,
 		DependencyIndexes: file_scopeguard_v1_service_proto_depIdxs,
+		EnumInfos:         file_scopeguard_v1_service_proto_enumTypes,
 		MessageInfos:      file_scopeguard_v1_service_proto_msgTypes,
 	}.Build()
 	File_scopeguard_v1_service_proto = out.File

@@ -658,10 +658,12 @@ func (x *ProductTier) GetTier() string {
 }
 
 // EndpointDecision is the answer for one endpoint of a CheckScopes or
-// PlanScopes request.
+// PlanScopes request. DECISION_VIEW_BASIC sets only verdict, satisfied_by and
+// missing_scopes.
 type EndpointDecision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// endpoint echoes the endpoint as requested.
+	// endpoint echoes the endpoint as requested; unset in DECISION_VIEW_BASIC,
+	// where decisions are matched to endpoints by their order.
 	Endpoint *Endpoint `protobuf:"bytes,1,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
 	// verdict is the outcome for this endpoint.
 	Verdict Verdict `protobuf:"varint,2,opt,name=verdict,proto3,enum=scopeguard.v1.Verdict" json:"verdict,omitempty"`

@@ -2,7 +2,7 @@
 // @generated from file scopeguard/v1/service.proto (package scopeguard.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { AppType, Endpoint, EndpointDecision, Operation, RetiredScope, ScopeSet, TokenInfo } from "./types_pb.js";
 import type { Confidence, ErrorDetail, RateLimit, Remediation, Requirement, RootCause } from "./explain_pb.js";
@@ -61,6 +61,15 @@ export declare type CheckScopesRequest = Message<"scopeguard.v1.CheckScopesReque
    * @generated from field: string app = 5;
    */
   app: string;
+
+  /**
+   * view selects how much of each decision the answer carries;
+   * unspecified means DECISION_VIEW_FULL. Callers on a hot path (a check
+   * before every HubSpot call) should ask for DECISION_VIEW_BASIC.
+   *
+   * @generated from field: scopeguard.v1.DecisionView view = 6;
+   */
+  view: DecisionView;
 };
 
 /**
@@ -84,7 +93,8 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
   allowed: boolean;
 
   /**
-   * decisions has one entry per requested endpoint, in request order.
+   * decisions has one entry per requested endpoint, in request order, with
+   * the fields the request's view selects.
    *
    * @generated from field: repeated scopeguard.v1.EndpointDecision decisions = 2;
    */
@@ -99,7 +109,7 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
 
   /**
    * token describes the introspected access token; unset when
-   * granted_scopes were given.
+   * granted_scopes were given, and in DECISION_VIEW_BASIC.
    *
    * @generated from field: scopeguard.v1.TokenInfo token = 4;
    */
@@ -108,7 +118,7 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
   /**
    * granted_scopes are the normalised scopes the decisions used (from the
    * request or the token), sorted; at most 1,000, each echoed up to 128
-   * bytes (longer names end in "…").
+   * bytes (longer names end in "…"); unset in DECISION_VIEW_BASIC.
    *
    * @generated from field: repeated string granted_scopes = 5;
    */
@@ -117,7 +127,7 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
   /**
    * unknown_scopes are granted names that are not HubSpot scopes scopeguard
    * knows (typos, junk); they were still considered. At most the first 100,
-   * clipped like granted_scopes.
+   * clipped like granted_scopes; unset in DECISION_VIEW_BASIC.
    *
    * @generated from field: repeated string unknown_scopes = 6;
    */
@@ -126,7 +136,7 @@ export declare type CheckScopesResponse = Message<"scopeguard.v1.CheckScopesResp
   /**
    * retired_scopes are granted scopes HubSpot has retired (the coarse
    * "contacts" scope): they satisfy no endpoint any more, and each names its
-   * granular replacements. Sorted by name.
+   * granular replacements. Sorted by name. Unset in DECISION_VIEW_BASIC.
    *
    * @generated from field: repeated scopeguard.v1.RetiredScope retired_scopes = 7;
    */
@@ -599,6 +609,15 @@ export declare type PlanScopesRequest = Message<"scopeguard.v1.PlanScopesRequest
    * @generated from field: repeated scopeguard.v1.Endpoint optional_endpoints = 5;
    */
   optionalEndpoints: Endpoint[];
+
+  /**
+   * view selects how much of each decision the answer carries;
+   * unspecified means DECISION_VIEW_FULL. The plan itself (scopes, install
+   * URL, exact) is the same in every view.
+   *
+   * @generated from field: scopeguard.v1.DecisionView view = 6;
+   */
+  view: DecisionView;
 };
 
 /**
@@ -667,6 +686,50 @@ export declare type PlanScopesResponse = Message<"scopeguard.v1.PlanScopesRespon
  * Use `create(PlanScopesResponseSchema)` to create a new message.
  */
 export declare const PlanScopesResponseSchema: GenMessage<PlanScopesResponse>;
+
+/**
+ * DecisionView is how much of each EndpointDecision an answer carries
+ * (AIP-157). The verdicts and missing scopes are the same in every view.
+ *
+ * @generated from enum scopeguard.v1.DecisionView
+ */
+export enum DecisionView {
+  /**
+   * DECISION_VIEW_UNSPECIFIED is DECISION_VIEW_FULL, the answer callers got
+   * before views existed.
+   *
+   * @generated from enum value: DECISION_VIEW_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * DECISION_VIEW_BASIC carries, per decision, only verdict, missing_scopes
+   * and satisfied_by, plus the response-level conclusions (CheckScopes:
+   * allowed and missing_scopes; PlanScopes: the plan, its install URL and
+   * exact). Decisions come in request order without their endpoint echo;
+   * operation, alternatives, explanation, suggestions and notices are unset,
+   * and so are CheckScopesResponse's token, granted_scopes and
+   * unknown_scopes. Unknown endpoints get no suggestions, which saves their
+   * search. A fraction of FULL's size and server time.
+   *
+   * @generated from enum value: DECISION_VIEW_BASIC = 1;
+   */
+  BASIC = 1,
+
+  /**
+   * DECISION_VIEW_FULL carries every field of every decision: the matched
+   * operation, the alternatives, an explanation, suggestions for unknown
+   * endpoints and notices, and the echoed grants or token.
+   *
+   * @generated from enum value: DECISION_VIEW_FULL = 2;
+   */
+  FULL = 2,
+}
+
+/**
+ * Describes the enum scopeguard.v1.DecisionView.
+ */
+export declare const DecisionViewSchema: GenEnum<DecisionView>;
 
 /**
  * ScopeGuardService keeps callers of the HubSpot API honest about scopes and

@@ -260,13 +260,15 @@ export declare const ProductTierSchema: GenMessage<ProductTier>;
 
 /**
  * EndpointDecision is the answer for one endpoint of a CheckScopes or
- * PlanScopes request.
+ * PlanScopes request. DECISION_VIEW_BASIC sets only verdict, satisfied_by and
+ * missing_scopes.
  *
  * @generated from message scopeguard.v1.EndpointDecision
  */
 export declare type EndpointDecision = Message<"scopeguard.v1.EndpointDecision"> & {
   /**
-   * endpoint echoes the endpoint as requested.
+   * endpoint echoes the endpoint as requested; unset in DECISION_VIEW_BASIC,
+   * where decisions are matched to endpoints by their order.
    *
    * @generated from field: scopeguard.v1.Endpoint endpoint = 1;
    */

@@ -18,6 +18,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :access_token, :string, 3, json_name: "accessToken"
       optional :app_type, :enum, 4, "scopeguard.v1.AppType", json_name: "appType"
       optional :app, :string, 5, json_name: "app"
+      optional :view, :enum, 6, "scopeguard.v1.DecisionView", json_name: "view"
     end
     add_message "scopeguard.v1.CheckScopesResponse" do
       optional :allowed, :bool, 1, json_name: "allowed"
@@ -89,6 +90,7 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       optional :client_id, :string, 3, json_name: "clientId"
       optional :redirect_uri, :string, 4, json_name: "redirectUri"
       repeated :optional_endpoints, :message, 5, "scopeguard.v1.Endpoint", json_name: "optionalEndpoints"
+      optional :view, :enum, 6, "scopeguard.v1.DecisionView", json_name: "view"
     end
     add_message "scopeguard.v1.PlanScopesResponse" do
       repeated :required_scopes, :string, 1, json_name: "requiredScopes"
@@ -97,6 +99,11 @@ Google::Protobuf::DescriptorPool.generated_pool.build do
       repeated :decisions, :message, 4, "scopeguard.v1.EndpointDecision", json_name: "decisions"
       repeated :optional_decisions, :message, 5, "scopeguard.v1.EndpointDecision", json_name: "optionalDecisions"
       optional :exact, :bool, 6, json_name: "exact"
+    end
+    add_enum "scopeguard.v1.DecisionView" do
+      value :DECISION_VIEW_UNSPECIFIED, 0
+      value :DECISION_VIEW_BASIC, 1
+      value :DECISION_VIEW_FULL, 2
     end
   end
 end
@@ -111,5 +118,6 @@ module Scopeguard
     RefreshTokenResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("scopeguard.v1.RefreshTokenResponse").msgclass
     PlanScopesRequest = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("scopeguard.v1.PlanScopesRequest").msgclass
     PlanScopesResponse = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("scopeguard.v1.PlanScopesResponse").msgclass
+    DecisionView = ::Google::Protobuf::DescriptorPool.generated_pool.lookup("scopeguard.v1.DecisionView").enummodule
   end
 end
