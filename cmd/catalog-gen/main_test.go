@@ -219,15 +219,7 @@ func TestMetaScopesSatisfyOnlyAllowListedEndpoints(t *testing.T) {
 			t.Errorf("meta-scope allow-list entry %s %s needs a source and a reason", a.Method, a.Path)
 		}
 	}
-	data, err := os.Open("../../server/catalog/catalog.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer data.Close()
-	f, err := catalogfile.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := committedCatalog(t)
 	g := &generator{ov: ov}
 	allowed := 0
 	for _, op := range f.Operations {
@@ -253,15 +245,7 @@ func TestMetaScopesSatisfyOnlyAllowListedEndpoints(t *testing.T) {
 func TestRetiredScopesSatisfyNothing(t *testing.T) {
 	t.Parallel()
 	ov := loadOverlay(t)
-	data, err := os.Open("../../server/catalog/catalog.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer data.Close()
-	f, err := catalogfile.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := committedCatalog(t)
 	g := &generator{ov: ov}
 	check := func(what string, r catalogfile.Requirement) {
 		for _, alt := range r.Alternatives {
@@ -280,4 +264,19 @@ func TestRetiredScopesSatisfyNothing(t *testing.T) {
 		check("objreq "+r.Profile+" "+r.Object+" "+r.Kind, r.OAuth)
 		check("objreq "+r.Profile+" "+r.Object+" "+r.Kind, r.Private)
 	}
+}
+
+// committedCatalog parses the catalog file as committed (tests of it need
+// no ../shared).
+func committedCatalog(t *testing.T) *catalogfile.File {
+	t.Helper()
+	data, err := os.ReadFile("../../server/catalog/catalog.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := catalogfile.ParseString(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
