@@ -77,7 +77,7 @@ out=$(examples/grpcurl.sh explain)
 expect_contains "recipe: ExplainError on the seed case" "$out" '"rootCause": "ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"'
 
 out=$(curl -fsS "http://$metrics_addr/metrics")
-expect_contains "metrics count calls, by caller" "$out" 'grpc_server_handled_total{caller="anonymous",grpc_code="InvalidArgument",grpc_method="CheckScopes"'
+expect_contains "metrics count calls, by code" "$out" 'grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="CheckScopes"'
 expect_contains "metrics count decisions" "$out" 'scopeguard_decisions_total{verdict="VERDICT_MISSING_SCOPES"}'
 expect_contains "metrics count explanations" "$out" 'scopeguard_explanations_total{root_cause="ROOT_CAUSE_SCOPE_GRANTED_BUT_FORBIDDEN"} 1'
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$metrics_addr/debug/pprof/")
@@ -161,7 +161,7 @@ expect_contains "PHP: errors decode ErrorInfo and BadRequest" "$out" "rejected: 
   endpoints: must contain at least 1 item(s) (repeated.min_items)"
 
 out=$(curl -fsS "http://$metrics_addr/metrics")
-expect_contains "metrics count the HTTP port's calls" "$out" 'grpc_server_handled_total{caller="anonymous",grpc_code="NotFound",grpc_method="RefreshToken"'
+expect_contains "metrics count the HTTP port's calls" "$out" 'grpc_server_handled_total{grpc_code="NotFound",grpc_method="RefreshToken"'
 
 
 # Graceful shutdown on SIGTERM: the process exits 0 and says so.
